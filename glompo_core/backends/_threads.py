@@ -1,0 +1,54 @@
+"""The 'threads' backend: evaluations run in the optimizer's own thread."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from glompo_core.protocols import Task
+
+__all__ = ["ThreadsBackend"]
+
+
+class ThreadsBackend:
+    """Evaluate the task in the calling optimizer thread.
+
+    A population (optimizers with ``workers`` > 1) is evaluated by a pool of up to
+    ``max_jobs`` threads. Suits tasks that release the GIL (numpy, I/O, external
+    programs run with :mod:`subprocess`) and cheap tasks, where it adds the least
+    overhead. A hung evaluation cannot be killed in a thread: with
+    ``force_terminations_after`` the manager abandons its optimizer instead.
+    """
+
+    name = "threads"
+
+    def __init__(self) -> None:
+        self._fn: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._max_workers = 1
+
+    def start(self, task: Task, max_workers: int, *, detailed: bool,
+              timeout: float | None = None) -> None:
+        """Bind the task (``task.detailed_call`` when ``detailed``)."""
+        self._fn = getattr(task, "detailed_call") if detailed else task
+        self._max_workers = max(1, int(max_workers))
+
+    def evaluate(self, x: np.ndarray) -> Any:
+        """Evaluate ``x`` in the calling thread."""
+        return self._fn(x)
+
+    def evaluate_batch(self, xs: np.ndarray) -> list[Any]:
+        """Evaluate the rows of ``xs`` concurrently in a thread pool."""
+        if len(xs) <= 1 or self._max_workers == 1:
+            return [self._fn(x) for x in xs]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="glompo-eval")
+        return list(self._pool.map(self._fn, list(xs)))
+
+    def shutdown(self) -> None:
+        """Stop the thread pool (if one was started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,164 @@
+"""The ``glompo`` command.
+
+``glompo run RUN.yml``
+    Run the optimization a run file describes, with a live progress display.
+``glompo plugins [--json]``
+    The installed plugins, their status and the components they register.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from glompo_core._version import __version__
+from glompo_core.errors import GloMPOError, RunFileError, UnknownComponentError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``glompo`` (its help is the CLI reference)."""
+    parser = argparse.ArgumentParser(
+        prog="glompo",
+        description="GloMPO: run many black-box optimizers at once on one expensive problem.")
+    parser.add_argument("--version", action="version", version=f"glompo-core {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run the optimization described by a YAML run file",
+                         description="Run the optimization described by a YAML run file. "
+                                     "Keys are the arguments of GloMPOManager.setup().")
+    run.add_argument("run_file", help="the YAML run file")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE",
+                     help="override a setting of the file (value in YAML; dotted keys "
+                          "reach into mappings, e.g. task_kwargs.dims=10); repeatable")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no live progress display")
+    run.add_argument("-v", "--verbose", action="count", default=0,
+                     help="log more (-v: info, -vv: debug)")
+
+    plugins = sub.add_parser("plugins", help="list installed plugins and their components",
+                             description="List installed plugins, their status and the "
+                                         "components they register.")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _configure_logging(verbosity: int, console: Any) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 \
+        else logging.DEBUG
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root = logging.getLogger("glompo")
+    root.handlers = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+class _Progress:
+    """Rich renderable of a running manager's figures."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+
+        from glompo_core.status import status_dict
+
+        s = status_dict(self.manager)
+        table = Table(title="GloMPO", show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold cyan")
+        table.add_column()
+        best = "--" if s["best_opt"] is None else f"{s['best_fx']:.8g} (optimizer {s['best_opt']})"
+        table.add_row("evaluations", f"{s['evaluations']:,}")
+        table.add_row("best fx", best)
+        table.add_row("optimizers", f"{s['alive']} alive, {s['started']} started, "
+                                    f"{s['stopped']} stopped, {s['converged']} converged, "
+                                    f"{s['crashed']} crashed")
+        table.add_row("elapsed", f"{s['elapsed']:.1f} s")
+        return table
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.live import Live
+
+    from glompo_core.manager import GloMPOManager
+    from glompo_core.runfile import load_run_file
+
+    console = Console(file=sys.stderr)
+    _configure_logging(args.verbose, console)
+    try:
+        kwargs = load_run_file(args.run_file, args.overrides)
+        manager = GloMPOManager.new_manager(**kwargs)
+    except (RunFileError, UnknownComponentError, FileExistsError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        return 2
+    except (ValueError, TypeError, GloMPOError) as exc:
+        console.print(f"[bold red]error in {args.run_file}:[/] {exc}", highlight=False)
+        return 2
+    show = not args.no_progress
+    t0 = time.time()
+    if show:
+        with Live(_Progress(manager), console=console, refresh_per_second=4,
+                  redirect_stdout=False, redirect_stderr=False, transient=False):
+            result = manager.start_manager()
+    else:
+        result = manager.start_manager()
+    out = Console()
+    out.print(f"[bold]best fx:[/] {result.fx!r}")
+    if result.x is not None:
+        out.print(f"[bold]x:[/] {[float(v) for v in result.x]}")
+    out.print(f"[bold]found by:[/] {result.origin}")
+    out.print(f"[bold]evaluations:[/] {manager.f_counter}   [bold]optimizers:[/] "
+              f"{manager.o_counter}   [bold]time:[/] {time.time() - t0:.1f} s")
+    out.print(f"[bold]ended:[/] {(manager.exit_reason or '').replace(chr(10), ' ')}")
+    if manager.summary_files:
+        out.print(f"[bold]outputs in:[/] {manager.working_dir}")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from glompo_core.plugins import get_plugin_manager
+
+    infos = get_plugin_manager().plugins()
+    if args.json:
+        print(json.dumps([info.as_dict() for info in infos], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="GloMPO plugins")
+    for col in ("plugin", "distribution", "version", "status", "components"):
+        table.add_column(col)
+    for info in infos:
+        comps = "\n".join(f"{kind}: {', '.join(names)}"
+                          for kind, names in info.components.items())
+        status = info.status if not info.reason else f"{info.status}: {info.reason}"
+        table.add_row(info.name, info.distribution, info.version, status, comps)
+    Console().print(table)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``glompo`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _cmd_run(args)
+    if args.command == "plugins":
+        return _cmd_plugins(args)
+    return 2  # pragma: no cover - argparse enforces a command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

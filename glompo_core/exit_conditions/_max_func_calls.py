@@ -1,0 +1,44 @@
+"""The :class:`MaxFuncCalls` exit condition."""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
+
+if TYPE_CHECKING:
+    from glompo_core.protocols import ManagerView
+
+__all__ = ["MaxFuncCalls"]
+
+
+class MaxFuncCalls(BaseExitCondition):
+    """End the run after a number of function evaluations.
+
+    Parameters
+    ----------
+    fmax
+        Maximum number of evaluations of the task, by all optimizers together (a
+        positive integer).
+
+    Notes
+    -----
+    Returns True once the manager's evaluation count ``f_counter`` is at least
+    ``fmax``. Evaluations of a checkpointed run's earlier sessions count.
+
+    Examples
+    --------
+    ``MaxFuncCalls(fmax=10_000) | TargetCost(target=0)``
+    """
+
+    fmax: int
+
+    def __init__(self, fmax: int) -> None:
+        super().__init__()
+        if not isinstance(fmax, numbers.Integral) or isinstance(fmax, bool) or fmax < 1:
+            raise ValueError(f"fmax must be a positive integer, got {fmax!r}")
+        self.fmax = int(fmax)
+
+    def __call__(self, manager: ManagerView) -> bool:
+        return manager.f_counter >= self.fmax

@@ -1,0 +1,46 @@
+"""The :class:`MaxKills` exit condition."""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
+
+if TYPE_CHECKING:
+    from glompo_core.protocols import ManagerView
+
+__all__ = ["MaxKills"]
+
+
+class MaxKills(BaseExitCondition):
+    """End the run once the manager has stopped a number of optimizers.
+
+    Parameters
+    ----------
+    kills_max
+        Number of optimizers stopped by the stoppers after which the run ends (a
+        positive integer).
+
+    Notes
+    -----
+    Returns True once ``len(manager.stopped_opts)``, the number of optimizers the
+    manager stopped, is at least ``kills_max``. Optimizers which converged by
+    themselves or crashed do not count.
+
+    Examples
+    --------
+    ``MaxKills(kills_max=10) | MaxFuncCalls(fmax=100_000)``
+    """
+
+    kills_max: int
+
+    def __init__(self, kills_max: int) -> None:
+        super().__init__()
+        if not isinstance(kills_max, numbers.Integral) or isinstance(kills_max, bool) \
+                or kills_max < 1:
+            raise ValueError(f"kills_max must be a positive integer, got {kills_max!r}")
+        self.kills_max = int(kills_max)
+
+    def __call__(self, manager: ManagerView) -> bool:
+        return len(manager.stopped_opts) >= self.kills_max

@@ -1,0 +1,7 @@
+"""Child optimizers: the :class:`BaseOptimizer` contract and the built-in :class:`RandomOptimizer`."""
+
+from glompo_core.optimizers.baseoptimizer import BaseOptimizer, evaluate_population
+from glompo_core.optimizers.random import RandomOptimizer
+from glompo_core.result import MinimizeResult
+
+__all__ = ["BaseOptimizer", "MinimizeResult", "RandomOptimizer", "evaluate_population"]

@@ -1,0 +1,381 @@
+"""The plugin manager and the registry of named components.
+
+:func:`get_plugin_manager` returns the (cached) :class:`PluginManager`: GloMPO's
+built-in components plus every plugin installed under the entry-point group
+``glompo``, loaded one at a time so that a broken plugin is a warning and a
+recorded status, never a crash of the others. ``GLOMPO_DISABLE_PLUGINS=a,b`` (entry
+point names) turns plugins off.
+
+Components are looked up by kind and name, case-insensitively::
+
+    >>> from glompo_core.plugins import get_plugin_manager
+    >>> get_plugin_manager().get("stopper", "bestunmoving").__name__
+    'BestUnmoving'
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+import importlib.metadata
+import logging
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from glompo_core import hookspecs
+from glompo_core._version import __version__
+from glompo_core.errors import PluginError, UnknownComponentError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "KINDS",
+    "ComponentInfo",
+    "PluginInfo",
+    "PluginManager",
+    "get_plugin_manager",
+]
+
+ENTRY_POINT_GROUP = "glompo"
+KINDS = tuple(hookspecs.REGISTRATION_HOOKS)
+_BUILTIN_MODULES = ("glompo_core._builtin_hooks",)
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.+\-]*$")
+_log = logging.getLogger("glompo.plugins")
+
+#: Names provided by first-party plugin distributions (lower case -> distribution).
+FIRST_PARTY: dict[str, str] = {
+    **dict.fromkeys(["cmaoptimizer", "cma"], "glompo-cma"),
+    **dict.fromkeys(
+        ["scipyoptimizer", "differentialevolution", "dualannealing", "nelder-mead", "powell",
+         "cobyla", "cobyqa", "l-bfgs-b", "slsqp", "tnc", "trust-constr"], "glompo-scipy"),
+    **dict.fromkeys(["nevergradoptimizer", "ngopt", "nevergrad"], "glompo-nevergrad"),
+    **dict.fromkeys(["filelogger", "hdf5"], "glompo-hdf5"),
+    **dict.fromkeys(["glomposcope", "scope"], "glompo-scope"),
+    **dict.fromkeys(["dask"], "glompo-dask"),
+}
+
+_REQUIRED_ATTRS: dict[str, tuple[str, ...]] = {
+    "optimizer": ("minimize", "callstop"),
+    "stopper": ("__call__",),
+    "exit_condition": ("__call__",),
+    "generator": ("generate",),
+    "selector": (),
+    "logger": ("put_iteration", "get_history"),
+    "backend": ("start", "evaluate", "evaluate_batch", "shutdown"),
+    "task": ("__call__",),
+}
+
+
+@dataclass
+class ComponentInfo:
+    """A registered component."""
+
+    kind: str
+    name: str
+    component: Any
+    aliases: tuple[str, ...] = ()
+    summary: str | None = None
+    plugin: str = "builtin"
+    distribution: str = "glompo-core"
+    version: str = __version__
+
+
+@dataclass
+class PluginInfo:
+    """A plugin known to the manager, whatever its status."""
+
+    name: str
+    distribution: str
+    version: str
+    status: str  # "active", "disabled" or "failed"
+    reason: str = ""
+    components: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (used by ``glompo plugins --json``)."""
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "status": self.status, "reason": self.reason,
+                "components": {k: list(v) for k, v in self.components.items()}}
+
+
+def _disabled_from_env() -> set[str]:
+    raw = os.environ.get("GLOMPO_DISABLE_PLUGINS", "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _summary_of(component: Any) -> str:
+    doc = getattr(component, "__doc__", None) or ""
+    for line in doc.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class PluginManager:
+    """GloMPO's plugin manager: pluggy hooks plus a registry of named components.
+
+    Parameters
+    ----------
+    load_entrypoints
+        Discover installed plugins (entry-point group ``glompo``). Tests pass False for
+        isolation.
+    disabled
+        Entry-point names not to load; defaults to ``GLOMPO_DISABLE_PLUGINS``.
+    plugins
+        Extra plugins (modules or objects with hook implementations) to register, as
+        ``(name, plugin)`` pairs.
+    """
+
+    def __init__(self, *, load_entrypoints: bool = True, disabled: Iterable[str] | None = None,
+                 plugins: Sequence[tuple[str, Any]] = ()) -> None:
+        self.hook_manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.hook_manager.add_hookspecs(hookspecs)
+        self._registry: dict[str, dict[str, ComponentInfo]] = {k: {} for k in KINDS}
+        self._plugins: dict[str, PluginInfo] = {}
+        self._muted: set[str] = set()
+        self.disabled = set(_disabled_from_env() if disabled is None else disabled)
+        for module_name in _BUILTIN_MODULES:
+            self.register_plugin(importlib.import_module(module_name), "builtin",
+                                 distribution="glompo-core", version=__version__)
+        if load_entrypoints:
+            self._load_entrypoints()
+        for name, plugin in plugins:
+            self.register_plugin(plugin, name)
+
+    # -- loading ----------------------------------------------------------------------------
+    def _load_entrypoints(self) -> None:
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.metadata["Name"] if dist is not None else "?"
+            dist_version = dist.version if dist is not None else "?"
+            if ep.name in self._plugins:
+                continue  # the same distribution seen twice on sys.path
+            if ep.name in self.disabled:
+                self._plugins[ep.name] = PluginInfo(ep.name, dist_name, dist_version, "disabled",
+                                                    "GLOMPO_DISABLE_PLUGINS")
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self._fail(ep.name, dist_name, dist_version,
+                           f"import of {ep.value!r} failed: {type(exc).__name__}: {exc}")
+                continue
+            self.register_plugin(plugin, ep.name, distribution=dist_name, version=dist_version)
+
+    def _fail(self, name: str, distribution: str, version: str, reason: str) -> None:
+        message = f"GloMPO plugin {name!r} ({distribution} {version}) failed to load: {reason}"
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        _log.warning(message)
+        self._plugins[name] = PluginInfo(name, distribution, version, "failed", reason)
+        for kind_reg in self._registry.values():
+            for key in [k for k, info in kind_reg.items() if info.plugin == name]:
+                del kind_reg[key]
+        if self.hook_manager.has_plugin(name):
+            self.hook_manager.unregister(name=name)
+
+    def register_plugin(self, plugin: Any, name: str, *, distribution: str | None = None,
+                        version: str | None = None) -> PluginInfo:
+        """Register a plugin (module or object with ``@hookimpl`` functions) and its components.
+
+        A failure (unknown hook name, bad component, name clash, exception in a hook)
+        marks the plugin as failed with a warning; the other plugins are not affected.
+
+        Parameters
+        ----------
+        plugin
+            Module or object holding hook implementations.
+        name
+            Its name (the entry-point name for installed plugins).
+        distribution, version
+            Where it comes from, shown by ``glompo plugins``.
+        """
+        if isinstance(plugin, str):
+            plugin = importlib.import_module(plugin)
+        dist = distribution or (plugin.__name__ if isinstance(plugin, ModuleType) else name)
+        ver = version or str(getattr(plugin, "__version__", "?"))
+        if name in self._plugins and self._plugins[name].status == "active":
+            raise PluginError(f"a plugin named {name!r} is already registered "
+                              f"(from {self._plugins[name].distribution})")
+        try:
+            self.hook_manager.register(plugin, name=name)
+            self._check_hook_names(plugin, name)
+        except Exception as exc:
+            self._fail(name, dist, ver, str(exc))
+            return self._plugins[name]
+        info = PluginInfo(name, dist, ver, "active")
+        self._plugins[name] = info
+        try:
+            for kind, hook_name in hookspecs.REGISTRATION_HOOKS.items():
+                caller = getattr(self.hook_manager.hook, hook_name)
+                for impl in caller.get_hookimpls():
+                    if impl.plugin_name == name:
+                        impl.function(register=self._registrar(kind, info))
+        except Exception as exc:
+            self._fail(name, dist, ver, f"{type(exc).__name__}: {exc}")
+        return self._plugins[name]
+
+    def _check_hook_names(self, plugin: Any, name: str) -> None:
+        known = set(hookspecs.REGISTRATION_HOOKS.values()) | set(hookspecs.LIFECYCLE_HOOKS)
+        for attr in dir(plugin):
+            if not attr.startswith(hookspecs.PROJECT_NAME + "_"):
+                continue
+            if attr in known:
+                continue
+            if self.hook_manager.parse_hookimpl_opts(plugin, attr) is None:
+                continue
+            close = difflib.get_close_matches(attr, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise PluginError(f"plugin {name!r} implements unknown hook {attr!r}{hint}")
+
+    def _registrar(self, kind: str, plugin: PluginInfo) -> Callable[..., None]:
+        def register(name: str, component: Any, *, aliases: Sequence[str] = (),
+                     summary: str | None = None) -> None:
+            self._add(kind, name, component, tuple(aliases), summary, plugin)
+
+        return register
+
+    def _add(self, kind: str, name: str, component: Any, aliases: tuple[str, ...],
+             summary: str | None, plugin: PluginInfo) -> None:
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise PluginError(f"invalid {kind} name {name!r}: names start with a letter and "
+                              "contain only letters, digits, '_', '.', '+' and '-'")
+        missing = [a for a in _REQUIRED_ATTRS[kind] if not callable(getattr(component, a, None))]
+        if missing:
+            raise PluginError(f"{kind} {name!r} ({component!r}) lacks {', '.join(missing)}: "
+                              f"it is not a valid {kind}")
+        info = ComponentInfo(kind, name, component, aliases, summary or _summary_of(component),
+                             plugin.name, plugin.distribution, plugin.version)
+        reg = self._registry[kind]
+        for key in (name, *aliases):
+            if not isinstance(key, str) or not _NAME_RE.match(key):
+                raise PluginError(f"invalid alias {key!r} for {kind} {name!r}")
+            other = reg.get(key.lower())
+            if other is not None:
+                raise PluginError(
+                    f"{kind} name {key!r} registered by {plugin.name!r} ({plugin.distribution}) "
+                    f"is already taken by {other.name!r} of {other.plugin!r} "
+                    f"({other.distribution}); rename one of them")
+        for key in (name, *aliases):
+            reg[key.lower()] = info
+        plugin.components.setdefault(kind, []).append(name)
+
+    # -- lookup -----------------------------------------------------------------------------
+    def names(self, kind: str) -> list[str]:
+        """Canonical names of the components of ``kind``, sorted."""
+        self._check_kind(kind)
+        return sorted({info.name for info in self._registry[kind].values()}, key=str.lower)
+
+    def info(self, kind: str, name: str, *, source: str | None = None) -> ComponentInfo:
+        """The :class:`ComponentInfo` of a component (see :meth:`get`)."""
+        self._check_kind(kind)
+        found = self._registry[kind].get(str(name).lower())
+        if found is None:
+            raise UnknownComponentError(self._unknown_message(kind, str(name), source))
+        return found
+
+    def get(self, kind: str, name: str, *, source: str | None = None) -> Any:
+        """Return the component of ``kind`` registered as ``name`` (case-insensitive).
+
+        Parameters
+        ----------
+        kind
+            One of optimizer, stopper, exit_condition, generator, selector, logger,
+            backend, task.
+        name
+            A registered name or alias.
+        source
+            Where the name came from (a run-file key), quoted in the error.
+
+        Raises
+        ------
+        UnknownComponentError
+            With the installed names, the closest matches and the distribution to
+            install when a first-party plugin provides the name.
+        """
+        return self.info(kind, name, source=source).component
+
+    def _check_kind(self, kind: str) -> None:
+        if kind not in self._registry:
+            raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
+
+    def _unknown_message(self, kind: str, name: str, source: str | None) -> str:
+        label = kind.replace("_", " ")
+        where = f" (from {source})" if source else ""
+        installed = self.names(kind)
+        candidates = {key: info.name for key, info in self._registry[kind].items()}
+        close = difflib.get_close_matches(name.lower(), list(candidates), n=3, cutoff=0.6)
+        suggestions = list(dict.fromkeys(candidates[c] for c in close))
+        parts = [f"unknown {label} {name!r}{where}."]
+        if suggestions:
+            parts.append("Did you mean " + " or ".join(repr(s) for s in suggestions) + "?")
+        parts.append(f"Installed {label}s: {', '.join(installed) if installed else 'none'}.")
+        dist = FIRST_PARTY.get(name.lower())
+        if dist is not None:
+            state = next((p for p in self._plugins.values() if p.distribution == dist), None)
+            if state is not None and state.status != "active":
+                parts.append(f"It is provided by {dist}, which is {state.status}"
+                             f"{': ' + state.reason if state.reason else ''}.")
+            else:
+                parts.append(f"It is provided by the plugin {dist}: pip install {dist}")
+        failed = [p for p in self._plugins.values() if p.status == "failed"]
+        for p in failed:
+            parts.append(f"Plugin {p.name!r} ({p.distribution}) failed to load: {p.reason}.")
+        return " ".join(parts)
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin seen: active, disabled or failed."""
+        return list(self._plugins.values())
+
+    # -- lifecycle hooks --------------------------------------------------------------------
+    def has_listeners(self, hook_name: str) -> bool:
+        """True if any active plugin implements the lifecycle hook ``hook_name``."""
+        caller = getattr(self.hook_manager.hook, hook_name)
+        return any(impl.plugin_name not in self._muted for impl in caller.get_hookimpls())
+
+    def call_lifecycle(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of a lifecycle hook, isolating failures.
+
+        An implementation that raises is logged with its plugin's name and receives no
+        further lifecycle calls (until :meth:`unmute_all`).
+        """
+        caller = getattr(self.hook_manager.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            if impl.plugin_name in self._muted:
+                continue
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception:
+                self._muted.add(impl.plugin_name)
+                _log.exception("plugin %r raised in %s; it is disabled for the rest of the run",
+                               impl.plugin_name, hook_name)
+
+    def add_observer(self, observer: Any, name: str) -> None:
+        """Register a run-scoped object implementing lifecycle hooks (e.g. a scope)."""
+        self.hook_manager.register(observer, name=name)
+
+    def remove_observer(self, name: str) -> None:
+        """Unregister a run-scoped observer added by :meth:`add_observer`."""
+        if self.hook_manager.has_plugin(name):
+            self.hook_manager.unregister(name=name)
+        self._muted.discard(name)
+
+    def unmute_all(self) -> None:
+        """Re-enable plugins disabled by a failure in an earlier run."""
+        self._muted.clear()
+
+
+@functools.lru_cache(maxsize=1)
+def get_plugin_manager() -> PluginManager:
+    """Return the process-wide plugin manager (built on first use, then cached).
+
+    Call ``get_plugin_manager.cache_clear()`` to rediscover plugins (e.g. after changing
+    ``GLOMPO_DISABLE_PLUGINS``).
+    """
+    return PluginManager()

@@ -1,0 +1,171 @@
+"""Structural types (``typing.Protocol``) of everything a plugin can provide.
+
+Third parties need not subclass GloMPO's base classes: any object with these
+methods works. The base classes (:class:`~glompo_core.optimizers.BaseOptimizer`,
+:class:`~glompo_core.stoppers.BaseStopper`, ...) add the reference behaviour
+(combination with ``&``/``|``, messaging, checkpointing) and are the easy way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+    from glompo_core.result import Result
+
+__all__ = [
+    "Backend",
+    "DetailedTask",
+    "ExitCondition",
+    "Generator",
+    "Logger",
+    "ManagerView",
+    "Optimizer",
+    "Selector",
+    "Stopper",
+    "Task",
+]
+
+Bounds = Sequence[tuple[float, float]]
+
+
+class Task(Protocol):
+    """The function being minimised: ``fx = task(x)`` for a 1-D sequence ``x``."""
+
+    def __call__(self, x: Sequence[float], /) -> float: ...
+
+
+class DetailedTask(Task, Protocol):
+    """A task that can also return extra values for the log (``is_log_detailed=True``).
+
+    ``detailed_call(x)`` returns a sequence whose first element is ``fx`` and whose
+    other elements are recorded as extra columns of the evaluation history.
+    """
+
+    def detailed_call(self, x: Sequence[float], /) -> Sequence[Any]: ...
+
+
+class ManagerView(Protocol):
+    """Read-only view of a running manager, given to generators, selectors and exit conditions."""
+
+    @property
+    def f_counter(self) -> int: ...
+    @property
+    def o_counter(self) -> int: ...
+    @property
+    def n_parms(self) -> int: ...
+    @property
+    def bounds(self) -> np.ndarray: ...
+    @property
+    def opt_log(self) -> BaseLogger: ...
+    @property
+    def result(self) -> Result: ...
+    @property
+    def converged(self) -> int: ...
+    @property
+    def opt_crashed(self) -> bool: ...
+    @property
+    def stopped_opts(self) -> dict[int, float]: ...
+    @property
+    def hunt_counter(self) -> int: ...
+    @property
+    def t_start(self) -> float | None: ...
+    @property
+    def t_used(self) -> float: ...
+    @property
+    def max_jobs(self) -> int: ...
+    @property
+    def last_opt_spawn(self) -> tuple[int, int]: ...
+    @property
+    def task(self) -> Any: ...
+
+
+class Stopper(Protocol):
+    """Decides whether optimizer ``tested_opt_id`` should be stopped.
+
+    Called every ``stopcheck_interval`` evaluations for every live optimizer (but the
+    best one, unless ``apply_stoppers_to_best``).
+    """
+
+    def __call__(self, log: BaseLogger, best_opt_id: int, tested_opt_id: int) -> bool: ...
+
+
+class ExitCondition(Protocol):
+    """Decides whether the whole run should end."""
+
+    def __call__(self, manager: ManagerView) -> bool: ...
+
+
+class Generator(Protocol):
+    """Produces the starting point of each new optimizer."""
+
+    def generate(self, manager: ManagerView) -> np.ndarray: ...
+
+
+class Selector(Protocol):
+    """Chooses the class and configuration of each new optimizer.
+
+    Returns ``(cls, init_kwargs, call_kwargs)``, ``None`` when nothing fits in
+    ``slots_available`` right now, or ``False`` when no optimizer may be started
+    any more (spawning is over).
+    """
+
+    def select_optimizer(
+        self, manager: ManagerView, log: BaseLogger, slots_available: int
+    ) -> tuple[type, dict[str, Any], dict[str, Any]] | None | bool: ...
+
+
+class Optimizer(Protocol):
+    """A child optimizer (see :class:`~glompo_core.optimizers.BaseOptimizer` for the contract)."""
+
+    workers: int
+
+    def minimize(self, function: Callable[[Sequence[float]], float], x0: Sequence[float],
+                 bounds: Bounds) -> Any: ...
+
+    def callstop(self, reason: str = "") -> None: ...
+
+    def inject(self, x: Sequence[float], fx: float) -> None: ...
+
+
+class Logger(Protocol):
+    """Holds the evaluation history (see :class:`~glompo_core.optimizerlogger.BaseLogger`)."""
+
+    def add_optimizer(self, opt_id: int, opt_type: str, t_start: float) -> None: ...
+    def put_iteration(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray,
+                      extras: Sequence[np.ndarray] | None = None) -> None: ...
+    def get_history(self, opt_id: int, track: str) -> np.ndarray: ...
+
+
+class Backend(Protocol):
+    """Evaluates the task: where function evaluations run (threads, processes, a cluster).
+
+    Optimizers' control loops always stay in threads of the manager's process; a
+    backend only runs ``task(x)`` (or ``task.detailed_call(x)`` when ``detailed``).
+    Both evaluation methods block the calling (optimizer) thread until the results
+    are in, and re-raise an exception raised by the task.
+    """
+
+    name: str
+
+    def start(self, task: Task, max_workers: int, *, detailed: bool,
+              timeout: float | None = None) -> None:
+        """Prepare to evaluate ``task``, at most ``max_workers`` evaluations at once.
+
+        ``timeout`` (seconds, or None) bounds one evaluation: past it, the backend
+        abandons it (a process backend kills and replaces the worker) and raises
+        :class:`~glompo_core.errors.EvaluationTimeout`.
+        """
+
+    def evaluate(self, x: np.ndarray) -> Any:
+        """Evaluate one point: fx, or the detailed tuple when ``detailed``."""
+
+    def evaluate_batch(self, xs: np.ndarray) -> list[Any]:
+        """Evaluate the rows of ``xs`` concurrently; results in order."""
+
+    def shutdown(self) -> None:
+        """Release every resource; called once at the end of the run."""

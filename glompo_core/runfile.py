@@ -1,0 +1,379 @@
+"""Run files: a whole GloMPO run described in YAML, with components named by plugin name.
+
+A run file's keys are the arguments of :meth:`GloMPOManager.setup` plus ``seed``,
+``task_kwargs``, ``backend_kwargs`` and ``plugins`` (modules to register as
+plugins, e.g. local modules beside the run file). A component is written as its
+name, or as ``{Name: {argument: value}}``::
+
+    task: Schwefel
+    task_kwargs: {dims: 20}
+    max_jobs: 4
+    backend: threads
+    opt_selector:
+      CycleSelector:
+        avail_opts:
+          - RandomOptimizer
+          - CMAOptimizer: {init: {sigma0: 500}}
+        allow_spawn: {IterSpawnStop: {max_calls: 100000}}
+    stoppers: "BestUnmoving(calls=2000, tol=0.01) | ParameterDistance(bounds, relative_distance=0.05)"
+    exit_conditions: {MaxFuncCalls: {fmax: 121200}}
+    summary_files: 1
+    seed: 1
+
+``task`` is a registered task name or ``"package.module:callable"`` (called with
+``task_kwargs``). ``bounds`` may be omitted when the task has them, be a list of
+``[min, max]`` pairs, or one ``[min, max]`` pair repeated for every parameter of
+the task. Errors name the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from glompo_core.errors import GloMPOError, RunFileError, UnknownComponentError
+from glompo_core.plugins import PluginManager, get_plugin_manager
+
+__all__ = ["RunFile", "load_run_file"]
+
+_BOOL = (bool,)
+_INT = (int,)
+_NUM = (int, float)
+_STR = (str,)
+
+#: Plain settings: key -> (allowed types, may be null).
+_SETTINGS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "working_dir": (_STR, False),
+    "overwrite_existing": (_BOOL, False),
+    "max_jobs": (_INT, True),
+    "share_best_solutions": (_BOOL, False),
+    "stopcheck_interval": (_INT, False),
+    "apply_stoppers_to_best": (_BOOL, False),
+    "status_interval": (_NUM, False),
+    "summary_files": (_INT, False),
+    "is_log_detailed": (_BOOL, False),
+    "force_terminations_after": (_NUM, False),
+    "aggressive_stop": (_BOOL, False),
+    "end_timeout": (_NUM, True),
+    "split_printstreams": (_BOOL, False),
+    "seed": (_INT, True),
+}
+_COMPONENT_KEYS = ("task", "task_kwargs", "bounds", "opt_selector", "backend", "backend_kwargs",
+                   "exit_conditions", "stoppers", "x0_generator", "checkpoint_control",
+                   "plugins", "visualisation", "visualisation_args")
+_ALL_KEYS = (*_SETTINGS, *_COMPONENT_KEYS)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe loader that remembers the line of every key."""
+
+
+def _compose_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]
+                   ) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _compose_lines(value_node, (*path, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _compose_lines(item, (*path, i), lines)
+
+
+class RunFile:
+    """A parsed run file: its data and where each key stands.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    overrides
+        ``key=value`` settings (``--set``), the value parsed as YAML; dotted keys reach
+        into mappings (``task_kwargs.dims=10``).
+    """
+
+    def __init__(self, path: str | Path, overrides: list[str] | None = None) -> None:
+        self.path = Path(path)
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RunFileError(f"cannot read run file {self.path}: {exc.strerror}") from None
+        self.lines: dict[tuple[Any, ...], int] = {}
+        try:
+            node = yaml.compose(text, Loader=_LineLoader)
+            data = yaml.load(text, Loader=_LineLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{self.path}:{mark.line + 1}" if mark is not None else str(self.path)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise RunFileError(f"{where}: not valid YAML: {problem}") from None
+        if node is not None:
+            _compose_lines(node, (), self.lines)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise RunFileError(f"{self.path}:1: a run file is a mapping of settings "
+                               f"(task: ..., opt_selector: ...), not a {type(data).__name__}")
+        for item in overrides or []:
+            self._override(data, item)
+        self.data: dict[str, Any] = data
+
+    def _override(self, data: dict[str, Any], item: str) -> None:
+        if "=" not in item:
+            raise RunFileError(f"--set {item!r}: write key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        parts = key.strip().split(".")
+        target = data
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise RunFileError(f"--set {item!r}: {part!r} is not a mapping")
+        target[parts[-1]] = value
+
+    def where(self, *path: Any) -> str:
+        """``file:line`` of a key path (the nearest known line)."""
+        for n in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:n]))
+            if line is not None:
+                return f"{self.path}:{line}"
+        return str(self.path)
+
+    def error(self, message: str, *path: Any) -> RunFileError:
+        """A :class:`RunFileError` naming the file, line and key."""
+        key = _key_text(path)
+        prefix = f"{self.where(*path)}: " + (f"key '{key}': " if key else "")
+        return RunFileError(prefix + message)
+
+
+def _key_text(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _split_component(run: RunFile, value: Any, path: tuple[Any, ...], what: str
+                     ) -> tuple[str, dict[str, Any]]:
+    if isinstance(value, str):
+        return value, {}
+    if isinstance(value, dict) and len(value) == 1:
+        (name, kwargs), = value.items()
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(name, str) or not isinstance(kwargs, dict):
+            raise run.error(f"a {what} is written as Name or {{Name: {{argument: value}}}}",
+                            *path)
+        return name, dict(kwargs)
+    raise run.error(f"a {what} is written as Name or {{Name: {{argument: value}}}}; got "
+                    f"{value!r}", *path)
+
+
+def _build(run: RunFile, pm: PluginManager, kind: str, value: Any, path: tuple[Any, ...],
+           **extra: Any) -> Any:
+    name, kwargs = _split_component(run, value, path, kind.replace("_", " "))
+    try:
+        cls = pm.get(kind, name, source=f"{run.where(*path)}, key '{_key_text(path)}'")
+    except UnknownComponentError:
+        raise
+    try:
+        return cls(**extra, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise run.error(f"{name}: {exc}", *path) from None
+
+
+def _import_callable(run: RunFile, spec: str, path: tuple[Any, ...]) -> Callable[..., Any]:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise run.error(f"cannot import module {module_name!r}: {exc}", *path) from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise run.error(f"module {module_name!r} has no {attr!r}", *path) from None
+    if not callable(obj):
+        raise run.error(f"{spec!r} is not callable", *path)
+    return obj  # type: ignore[no-any-return]
+
+
+def load_run_file(path: str | Path, overrides: list[str] | None = None,
+                  plugin_manager: PluginManager | None = None) -> dict[str, Any]:
+    """Read a run file and return the keyword arguments of :meth:`GloMPOManager.setup`.
+
+    Parameters
+    ----------
+    path
+        The YAML run file.
+    overrides
+        ``key=value`` strings applied on top of the file.
+    plugin_manager
+        Registry of names (default: the installed plugins).
+
+    Raises
+    ------
+    RunFileError
+        Malformed file, unknown key or wrong type: names the file, line and key.
+    UnknownComponentError
+        A component name nobody registered (with suggestions).
+    """
+    run = RunFile(path, overrides)
+    data = run.data
+    pm = plugin_manager or get_plugin_manager()
+    import difflib
+
+    for key in data:
+        if key not in _ALL_KEYS:
+            close = difflib.get_close_matches(str(key), _ALL_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise run.error(f"unknown key{hint} (allowed: {', '.join(_ALL_KEYS)})", key)
+    for key, (types, nullable) in _SETTINGS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if value is None and nullable:
+            continue
+        ok = isinstance(value, types) and not (bool not in types and isinstance(value, bool))
+        if not ok:
+            names = " or ".join(t.__name__ for t in types) + (" or null" if nullable else "")
+            raise run.error(f"expected {names}, got {value!r} ({type(value).__name__})", key)
+    kwargs: dict[str, Any] = {k: data[k] for k in _SETTINGS if k in data}
+
+    plugins = data.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise run.error("expected a list of module names", "plugins")
+    here = str(run.path.resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    for module_name in plugins:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise run.error(f"cannot import plugin module {module_name!r}: {exc}",
+                            "plugins") from None
+        if not any(p.name == module_name for p in pm.plugins()):
+            info = pm.register_plugin(module, module_name)
+            if info.status != "active":
+                raise run.error(f"plugin {module_name!r} failed: {info.reason}", "plugins")
+
+    # task
+    if "task" not in data:
+        raise run.error("the run file needs a 'task': a registered task name (see "
+                        "'glompo plugins') or 'package.module:callable'")
+    task_spec = data["task"]
+    task_kwargs = data.get("task_kwargs") or {}
+    if not isinstance(task_kwargs, dict):
+        raise run.error("expected a mapping of arguments", "task_kwargs")
+    if isinstance(task_spec, dict):
+        name, extra = _split_component(run, task_spec, ("task",), "task")
+        task_kwargs = {**extra, **task_kwargs}
+        task_spec = name
+    if not isinstance(task_spec, str):
+        raise run.error("expected a task name or 'package.module:callable'", "task")
+    factory = (_import_callable(run, task_spec, ("task",)) if ":" in task_spec
+               else pm.get("task", task_spec, source=f"{run.where('task')}, key 'task'"))
+    try:
+        task = factory(**task_kwargs) if (task_kwargs or isinstance(factory, type)) else factory
+    except (TypeError, ValueError) as exc:
+        raise run.error(f"building the task failed: {exc}", "task") from None
+    kwargs["task"] = task
+
+    # bounds
+    bounds = data.get("bounds")
+    if bounds is not None:
+        if not isinstance(bounds, list) or not bounds:
+            raise run.error("expected a list of [min, max] pairs, or one [min, max] pair", "bounds")
+        if len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds):
+            dims = getattr(task, "dims", None)
+            if not isinstance(dims, int):
+                raise run.error("a single [min, max] pair needs a task with 'dims'; write one "
+                                "pair per parameter", "bounds")
+            bounds = [list(bounds)] * dims
+    kwargs["bounds"] = bounds
+
+    # selector
+    if "opt_selector" not in data:
+        raise run.error("the run file needs an 'opt_selector', e.g. "
+                        "{CycleSelector: {avail_opts: [RandomOptimizer]}}")
+    name, sel_kwargs = _split_component(run, data["opt_selector"], ("opt_selector",), "selector")
+    avail = sel_kwargs.pop("avail_opts", None)
+    if not isinstance(avail, list) or not avail:
+        raise run.error("a selector needs 'avail_opts': a list of optimizers (names or "
+                        "{Name: {init: {...}, call: {...}}})", "opt_selector", name)
+    spawn = sel_kwargs.pop("allow_spawn", None)
+    if spawn is not None:
+        items = spawn if isinstance(spawn, list) else [spawn]
+        sel_kwargs["allow_spawn"] = [
+            _build(run, pm, "selector", item, ("opt_selector", name, "allow_spawn"))
+            for item in items]
+    for i, opt in enumerate(avail):
+        oname, _ = _split_component(run, opt, ("opt_selector", name, "avail_opts", i),
+                                    "optimizer")
+        pm.get("optimizer", oname,
+               source=f"{run.where('opt_selector', name, 'avail_opts', i)}, key "
+                      f"'opt_selector.{name}.avail_opts[{i}]'")
+    sel_cls = pm.get("selector", name, source=f"{run.where('opt_selector')}, key 'opt_selector'")
+    try:
+        kwargs["opt_selector"] = sel_cls(*avail, plugin_manager=pm, **sel_kwargs)
+    except (TypeError, ValueError, GloMPOError) as exc:
+        raise run.error(f"{name}: {exc}", "opt_selector") from None
+
+    # conditions, generator, backend
+    from glompo_core.expressions import parse_expression
+
+    cond_bounds = bounds if bounds is not None else getattr(task, "bounds", None)
+    for key, kind in (("exit_conditions", "exit_condition"), ("stoppers", "stopper")):
+        value = data.get(key)
+        if value is None:
+            continue
+        parts = value if isinstance(value, list) else [value]
+        built = []
+        for i, part in enumerate(parts):
+            where = (key, i) if isinstance(value, list) else (key,)
+            if isinstance(part, str):
+                try:
+                    built.append(parse_expression(part, kind, pm, bounds=cond_bounds))
+                except (ValueError, TypeError) as exc:
+                    raise run.error(str(exc), *where) from None
+            else:
+                extra = {}
+                name, ckw = _split_component(run, part, where, kind.replace("_", " "))
+                if "bounds" in ckw and ckw["bounds"] == "bounds":
+                    extra["bounds"] = cond_bounds
+                    del ckw["bounds"]
+                built.append(_build(run, pm, kind, {name: ckw}, where, **extra))
+        combined = built[0]
+        for other in built[1:]:
+            combined = combined | other
+        kwargs[key] = combined
+    if data.get("x0_generator") is not None:
+        kwargs["x0_generator"] = _build(run, pm, "generator", data["x0_generator"],
+                                        ("x0_generator",))
+    if data.get("backend") is not None:
+        bname, bkw = _split_component(run, data["backend"], ("backend",), "backend")
+        pm.get("backend", bname, source=f"{run.where('backend')}, key 'backend'")
+        kwargs["backend"] = bname
+        extra = data.get("backend_kwargs") or {}
+        if not isinstance(extra, dict):
+            raise run.error("expected a mapping", "backend_kwargs")
+        if bkw or extra:
+            kwargs["backend_kwargs"] = {**bkw, **extra}
+    if data.get("checkpoint_control") is not None:
+        kwargs["checkpoint_control"] = data["checkpoint_control"]
+    for key in ("visualisation", "visualisation_args"):
+        if data.get(key) not in (None, False):
+            raise run.error("live visualisation needs the glompo-scope plugin, not available "
+                            "in this version of the run-file reader", key)
+    kwargs["plugin_manager"] = pm
+    return kwargs

@@ -1,0 +1,44 @@
+"""IterSpawnStop: no new optimizers once a number of evaluations is reached."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from glompo_core.selectors.baseselector import SpawnControl
+
+if TYPE_CHECKING:
+    from glompo_core.protocols import ManagerView
+
+__all__ = ["IterSpawnStop"]
+
+
+def _positive_int(value: Any, name: str) -> int:
+    """``int(value)`` for an integer >= 1 (an integral float is accepted), else a ValueError."""
+    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not integral or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class IterSpawnStop(SpawnControl):
+    """Allow new optimizers only while fewer than ``max_calls`` evaluations have been made.
+
+    Parameters
+    ----------
+    max_calls
+        Number of function evaluations (an integer >= 1) from which no more optimizers
+        are started.
+
+    Notes
+    -----
+    Spawning is allowed while ``manager.f_counter < max_calls``. Once refused it stays
+    refused (the selector remembers it): the optimizers already running continue, and
+    the run ends when the last of them finishes.
+    """
+
+    def __init__(self, max_calls: int) -> None:
+        self.max_calls = _positive_int(max_calls, "max_calls")
+
+    def __call__(self, manager: ManagerView) -> bool:
+        """True while the run has used fewer than ``max_calls`` evaluations."""
+        return manager.f_counter < self.max_calls

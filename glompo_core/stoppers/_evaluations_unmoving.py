@@ -1,0 +1,76 @@
+"""The :class:`EvaluationsUnmoving` stopper."""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from glompo_core.stoppers.basestopper import BaseStopper
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+
+__all__ = ["EvaluationsUnmoving"]
+
+
+class EvaluationsUnmoving(BaseStopper):
+    """Stop an optimizer whose recent function values hardly vary.
+
+    Best combined with a stopper on the step size (:class:`StepSize`) so that an
+    optimizer exploring widely over a flat region is not stopped.
+
+    Parameters
+    ----------
+    calls
+        Number of the optimizer's most recent evaluations examined (an integer of at
+        least 2).
+    tol
+        Relative tolerance, a fraction between 0 and 1 of the latest value.
+
+    Notes
+    -----
+    Let :math:`f_1, \\dots, f_n` be the finite values among the optimizer's last
+    ``calls`` evaluations (non-finite values are left out) and :math:`f_n` the
+    latest of them. The stopper returns True when
+
+    .. math:: \\operatorname{std}(f_1, \\dots, f_n) \\le tol \\cdot |f_n|
+
+    where std is the population standard deviation. It returns False while the
+    optimizer has made fewer than ``calls`` evaluations, or when fewer than two of
+    the last ``calls`` values are finite. With ``tol=0`` it returns True only if all
+    those values are equal.
+
+    Examples
+    --------
+    ``EvaluationsUnmoving(calls=50, tol=0.001) & StepSize(bounds, calls=50)``
+    """
+
+    calls: int
+    tol: float
+
+    def __init__(self, calls: int, tol: float = 0) -> None:
+        super().__init__()
+        if not isinstance(calls, numbers.Integral) or isinstance(calls, bool) or calls < 2:
+            raise ValueError(f"calls must be an integer of at least 2, got {calls!r}")
+        if (not isinstance(tol, numbers.Real) or isinstance(tol, bool)
+                or not 0 <= float(tol) <= 1):
+            raise ValueError(f"tol must be a number between 0 and 1, got {tol!r}")
+        self.calls = int(calls)
+        self.tol = float(tol)
+
+    @property
+    def history_needed(self) -> int:
+        """The last ``calls`` evaluations."""
+        return self.calls
+
+    def __call__(self, log: BaseLogger, best_opt_id: int, tested_opt_id: int) -> bool:
+        fx = log.get_history(tested_opt_id, "fx")
+        if len(fx) < self.calls:
+            return False
+        window = fx[-self.calls:]
+        window = window[np.isfinite(window)]
+        if len(window) < 2:
+            return False
+        return float(np.std(window)) <= self.tol * abs(float(window[-1]))

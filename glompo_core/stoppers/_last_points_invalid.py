@@ -1,0 +1,59 @@
+"""The :class:`LastPointsInvalid` stopper."""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from glompo_core.stoppers.basestopper import BaseStopper
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+
+__all__ = ["LastPointsInvalid"]
+
+
+class LastPointsInvalid(BaseStopper):
+    """Stop an optimizer whose last evaluations all returned non-finite values.
+
+    Useful on functions with undefined regions, where some parameter combinations
+    give infinite or NaN results: an optimizer stuck in such a region is stopped.
+
+    Parameters
+    ----------
+    n_iters
+        Number of consecutive most recent evaluations which must all be non-finite
+        (a positive integer).
+
+    Notes
+    -----
+    Returns True when each of the optimizer's last ``n_iters`` function values is
+    non-finite (``inf``, ``-inf`` or ``nan``); False while it has made fewer than
+    ``n_iters`` evaluations.
+
+    Examples
+    --------
+    ``LastPointsInvalid(n_iters=10)`` stops an optimizer after ten invalid
+    evaluations in a row.
+    """
+
+    n_iters: int
+
+    def __init__(self, n_iters: int = 1) -> None:
+        super().__init__()
+        if not isinstance(n_iters, numbers.Integral) or isinstance(n_iters, bool) or n_iters < 1:
+            raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+        self.n_iters = int(n_iters)
+
+    @property
+    def history_needed(self) -> int:
+        """The last ``n_iters`` evaluations."""
+        return self.n_iters
+
+    def __call__(self, log: BaseLogger, best_opt_id: int, tested_opt_id: int) -> bool:
+        fx = log.get_history(tested_opt_id, "fx")
+        if len(fx) < self.n_iters:
+            return False
+        return not bool(np.isfinite(fx[-self.n_iters:]).any())

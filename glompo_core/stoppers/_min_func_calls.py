@@ -1,0 +1,51 @@
+"""The :class:`MinFuncCalls` stopper."""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+from glompo_core.stoppers.basestopper import BaseStopper
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+
+__all__ = ["MinFuncCalls"]
+
+
+class MinFuncCalls(BaseStopper):
+    """Keep an optimizer alive for a minimum number of function evaluations.
+
+    Combine it with ``&`` so that other stoppers only act on optimizers which had a
+    fair chance.
+
+    Parameters
+    ----------
+    min_pts
+        Minimum number of evaluations of an optimizer (a positive integer).
+
+    Notes
+    -----
+    Returns True once the optimizer has made at least ``min_pts`` evaluations
+    (counting all of them, not only those kept in memory), False before.
+
+    Examples
+    --------
+    ``MinFuncCalls(min_pts=500) & BestUnmoving(calls=100, tol=0.01)``
+    """
+
+    min_pts: int
+
+    def __init__(self, min_pts: int) -> None:
+        super().__init__()
+        if not isinstance(min_pts, numbers.Integral) or isinstance(min_pts, bool) or min_pts < 1:
+            raise ValueError(f"min_pts must be a positive integer, got {min_pts!r}")
+        self.min_pts = int(min_pts)
+
+    @property
+    def history_needed(self) -> int:
+        """None of the evaluations: only their count is read."""
+        return 0
+
+    def __call__(self, log: BaseLogger, best_opt_id: int, tested_opt_id: int) -> bool:
+        return log.len(tested_opt_id) >= self.min_pts

@@ -1,0 +1,120 @@
+"""The :class:`ParameterDistance` stopper."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glompo_core.stoppers.basestopper import BaseStopper
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+
+__all__ = ["ParameterDistance"]
+
+
+def _check_bounds(bounds: Any) -> np.ndarray:
+    """Return ``bounds`` as a float array of shape (n, 2), or raise ValueError."""
+    try:
+        arr = np.array(bounds, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.empty(0)
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != 2:
+        raise ValueError("bounds must be a sequence of (min, max) pairs, one per parameter, "
+                         f"got {bounds!r}")
+    if not np.isfinite(arr).all() or not (arr[:, 0] < arr[:, 1]).all():
+        raise ValueError("bounds must be finite with min < max for every parameter, "
+                         f"got {bounds!r}")
+    return arr
+
+
+def _diagonal(bounds: np.ndarray) -> float:
+    """Length of the diagonal of the box: distance from all lower bounds to all upper bounds."""
+    return float(np.linalg.norm(bounds[:, 1] - bounds[:, 0]))
+
+
+class ParameterDistance(BaseStopper):
+    """Stop an optimizer which has come close, in parameter space, to a better one.
+
+    Use it only where the parameters are scaled alike (dimensionless, of the same
+    order of magnitude), since it measures plain Euclidean distance.
+
+    Parameters
+    ----------
+    bounds
+        ``(min, max)`` of each parameter: a sequence (or array) of shape (n, 2).
+    relative_distance
+        Fraction of the diagonal of the bounds box (the distance from the point of all
+        lower bounds to the point of all upper bounds) below which two optimizers are
+        too close; a positive number.
+    test_all
+        If True, compare the tested optimizer with every other optimizer in the log;
+        if False, only with the optimizer holding the best value.
+
+    Notes
+    -----
+    Let :math:`x_v` be the latest point of the tested optimizer, :math:`x_o` the
+    latest point of another optimizer and :math:`D` the diagonal of the bounds box.
+    The stopper returns True when, for some compared optimizer,
+
+    .. math:: \\lVert x_v - x_o \\rVert_2 \\le relative\\_distance \\cdot D
+
+    The tested optimizer is never compared with itself (so without ``test_all`` the
+    best optimizer is never stopped by this condition), and optimizers without any
+    retained evaluation are skipped. It reads the last evaluation of each optimizer.
+
+    Examples
+    --------
+    ``ParameterDistance(bounds, relative_distance=0.05, test_all=True)``
+    """
+
+    bounds: np.ndarray
+    relative_distance: float
+    test_all: bool
+    _diagonal: float
+
+    def __init__(self, bounds: Sequence[Sequence[float]], relative_distance: float,
+                 test_all: bool = False) -> None:
+        super().__init__()
+        self.bounds = _check_bounds(bounds)
+        if (not isinstance(relative_distance, numbers.Real) or isinstance(relative_distance, bool)
+                or not 0 < float(relative_distance) < np.inf):
+            raise ValueError("relative_distance must be a positive finite number, "
+                             f"got {relative_distance!r}")
+        if not isinstance(test_all, (bool, np.bool_)):
+            raise ValueError(f"test_all must be True or False, got {test_all!r}")
+        self.relative_distance = float(relative_distance)
+        self.test_all = bool(test_all)
+        self._diagonal = _diagonal(self.bounds)
+
+    @property
+    def history_needed(self) -> int:
+        """The last evaluation of each optimizer."""
+        return 1
+
+    def __call__(self, log: BaseLogger, best_opt_id: int, tested_opt_id: int) -> bool:
+        victim = log.get_history(tested_opt_id, "x")
+        if len(victim) == 0:
+            return False
+        known = log.opt_ids
+        others = known if self.test_all else [best_opt_id] if best_opt_id in known else []
+        last_points = []
+        for opt_id in others:
+            if opt_id == tested_opt_id:
+                continue
+            x = log.get_history(opt_id, "x")
+            if len(x):
+                last_points.append(x[-1])
+        if not last_points:
+            return False
+        dists = np.linalg.norm(np.asarray(last_points) - victim[-1], axis=1)
+        closest = float(np.min(dists))
+        result = closest <= self.relative_distance * self._diagonal
+        if result:
+            self.logger.debug("ParameterDistance: optimizer %d is %.4g from another optimizer "
+                              "(limit %.4g)", tested_opt_id, closest,
+                              self.relative_distance * self._diagonal)
+        return result

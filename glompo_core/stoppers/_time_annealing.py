@@ -1,0 +1,69 @@
+"""The :class:`TimeAnnealing` stopper."""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from glompo_core._seeding import Seeded
+from glompo_core.stoppers.basestopper import BaseStopper
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+
+__all__ = ["TimeAnnealing"]
+
+
+class TimeAnnealing(BaseStopper, Seeded):
+    """Randomly stop optimizers, the more likely the longer they have run compared to the best one.
+
+    Used with ``&`` to temper strict stoppers: young optimizers are likely to
+    survive them.
+
+    Parameters
+    ----------
+    crit_ratio
+        Critical ratio (a positive number) of the evaluation counts of the best
+        optimizer and the tested one above which the tested one always survives.
+        Values below 1 are looser (an optimizer may survive although it has run
+        longer than the best one); values above 1 are stricter (it may be stopped
+        although it has run less than the best one).
+
+    Notes
+    -----
+    Let :math:`n_b` and :math:`n_t` be the numbers of evaluations of the best and the
+    tested optimizer, and :math:`r = n_b / n_t`. A number :math:`u` is drawn
+    uniformly from :math:`[0, crit\\_ratio)`; the stopper returns True when
+    :math:`u > r`, i.e. with probability :math:`\\max(0, 1 - r / crit\\_ratio)`.
+    It returns False (without drawing) while the tested optimizer has made no
+    evaluation. Draws come from the component's seeded generator
+    (:meth:`set_seed`), so a seeded run is reproducible.
+
+    Examples
+    --------
+    ``TimeAnnealing(crit_ratio=2) & BestUnmoving(calls=100, tol=0.01)``
+    """
+
+    crit_ratio: float
+
+    def __init__(self, crit_ratio: float = 1) -> None:
+        super().__init__()
+        if (not isinstance(crit_ratio, numbers.Real) or isinstance(crit_ratio, bool)
+                or not 0 < float(crit_ratio) < np.inf):
+            raise ValueError(f"crit_ratio must be a positive finite number, got {crit_ratio!r}")
+        self.crit_ratio = float(crit_ratio)
+
+    @property
+    def history_needed(self) -> int:
+        """None of the evaluations: only their counts are read."""
+        return 0
+
+    def __call__(self, log: BaseLogger, best_opt_id: int, tested_opt_id: int) -> bool:
+        n_tested = log.len(tested_opt_id)
+        if n_tested == 0:
+            return False
+        n_best = log.len(best_opt_id) if best_opt_id in log.opt_ids else 0
+        ratio = n_best / n_tested
+        return float(self.rng.uniform(0, self.crit_ratio)) > ratio
