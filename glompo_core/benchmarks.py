@@ -336,7 +336,7 @@ class Alpine01(BenchmarkTask):
 
     on :math:`x_i \in [-10, 10]`. Global minimum :math:`f(0, \dots, 0) = 0`.
 
-    Source: Jamil & Yang [JY13]_ (Alpine 1, function 6).
+    Source: Jamil & Yang [JY13]_ (Alpine 1).
     """
 
     _lower = -10.0
@@ -381,7 +381,7 @@ class Alpine02(BenchmarkTask):
     at :math:`x^*_i = 7.917052684666207` (root of :math:`\sin x + 2x\cos x = 0`).
     For negative :math:`x_i` (outside the domain) the value is ``nan``.
 
-    Source: Jamil & Yang [JY13]_ (Alpine 2, function 7).
+    Source: Jamil & Yang [JY13]_ (Alpine 2).
     """
 
     _lower = 0.0
@@ -436,7 +436,7 @@ class Deceptive(BenchmarkTask):
     :math:`[0, 1]` the outer linear pieces are extended, which is not
     meaningful: keep to the bounds.
 
-    Source: Jamil & Yang [JY13]_ (Deceptive function, 39).
+    Source: Jamil & Yang [JY13]_ (Deceptive function).
     """
 
     _lower = 0.0
@@ -492,7 +492,7 @@ class Griewank(BenchmarkTask):
 
     on :math:`x_i \in [-600, 600]`. Global minimum :math:`f(0, \dots, 0) = 0`.
 
-    Source: Surjanovic & Bingham [SB]_ ("Griewank Function"); Jamil & Yang [JY13]_ (59).
+    Source: Surjanovic & Bingham [SB]_ ("Griewank Function"); Jamil & Yang [JY13]_.
     """
 
     _lower = -600.0
@@ -508,7 +508,7 @@ class Griewank(BenchmarkTask):
         return float(1.0 + np.sum(x**2) / 4000.0 - np.prod(np.cos(x / self._sqrt_i)))
 
 
-#: Cambridge Cluster Database global minima of LJ_n (reduced units), n = 2..20, as
+#: Cambridge Cluster Database global minima of LJ_n (reduced units), n = 2..30, as
 #: published by Wales & Doye (1997). Each was reproduced to 1e-6 by basin-hopping
 #: (scipy.optimize.basinhopping) while this module was written.
 _LJ_MINIMA: dict[int, float] = {
@@ -531,6 +531,16 @@ _LJ_MINIMA: dict[int, float] = {
     18: -66.530949,
     19: -72.659782,
     20: -77.177043,
+    21: -81.684571,
+    22: -86.809782,
+    23: -92.844472,
+    24: -97.348815,
+    25: -102.372663,
+    26: -108.315616,
+    27: -112.873584,
+    28: -117.822402,
+    29: -123.587371,
+    30: -128.286571,
 }
 
 
@@ -559,8 +569,9 @@ class LennardJones(BenchmarkTask):
     ``inf``.
 
     ``min_fx`` is the putative global minimum from the Cambridge Cluster Database
-    (Wales & Doye [WD97]_) for 2 to 20 atoms, e.g. -1 (2 atoms), -3 (3), -6 (4),
-    -9.103852 (5), -44.326801 (13), -77.177043 (20); ``None`` for larger clusters.
+    (Wales & Doye [WD97]_) for 2 to 30 atoms, e.g. -1 (2 atoms), -3 (3), -6 (4),
+    -9.103852 (5), -44.326801 (13), -77.177043 (20), -128.286571 (30); ``None`` for
+    larger clusters.
     ``min_x`` is always ``None``: the minimum is degenerate under translation,
     rotation and permutation of the atoms.
     """
@@ -724,7 +735,7 @@ class Qing(BenchmarkTask):
     on :math:`x_i \in [-500, 500]`. Global minimum 0 at :math:`x_i = \pm\sqrt{i}`
     (:math:`2^d` minimisers); ``min_x`` is the all-positive one.
 
-    Source: Jamil & Yang [JY13]_ (Qing function, 98).
+    Source: Jamil & Yang [JY13]_ (Qing function).
     """
 
     _lower = -500.0
@@ -768,7 +779,7 @@ class Rana(BenchmarkTask):
     :math:`(-488.6325772907148, 512)`.
 
     Source: Whitley, Mathias, Rana & Dzubera (1996), "Evaluating evolutionary
-    algorithms", *Artificial Intelligence* 85; Jamil & Yang [JY13]_ (Rana function, 102).
+    algorithms", *Artificial Intelligence* 85; Jamil & Yang [JY13]_ (Rana function).
     """
 
     _lower = -512.0
@@ -841,7 +852,7 @@ class Rosenbrock(BenchmarkTask):
     alternative :math:`[-2.048, 2.048]` is not used). Global minimum
     :math:`f(1, \dots, 1) = 0`.
 
-    Source: Surjanovic & Bingham [SB]_ ("Rosenbrock Function"); Jamil & Yang [JY13]_ (105).
+    Source: Surjanovic & Bingham [SB]_ ("Rosenbrock Function"); Jamil & Yang [JY13]_.
     """
 
     _lower = -5.0
@@ -881,7 +892,7 @@ class Schwefel(BenchmarkTask):
     :math:`f(x^*) = -418.9828872724338\,d` at :math:`x^*_i = 420.9687463599821`.
     (Surjanovic & Bingham add :math:`418.9829\,d` so that the minimum is about 0.)
 
-    Source: Jamil & Yang [JY13]_ (Schwefel 2.26, 128); Surjanovic & Bingham [SB]_.
+    Source: Jamil & Yang [JY13]_ (Schwefel 2.26); Surjanovic & Bingham [SB]_.
     """
 
     _lower = -500.0
@@ -922,8 +933,9 @@ class Stochastic(BenchmarkTask):
     generator advances with each call, a copy of the object (for instance one
     sent to another process) continues the same random stream as the original.
 
-    Source: Yang, X.-S. (2010), *Engineering Optimization: An Introduction with
-    Metaheuristic Applications*, Wiley; Jamil & Yang [JY13]_ (Stochastic function).
+    Source: Yang, X.-S. (2010), "Test problems in optimization", in *Engineering
+    Optimization: An Introduction with Metaheuristic Applications*, Wiley
+    (arXiv:1008.0549); Gavana's collection [G]_ (Stochastic).
     """
 
     _lower = -5.0
@@ -1009,7 +1021,7 @@ class Trigonometric(BenchmarkTask):
 
     on :math:`x_i \in [-500, 500]`. Global minimum :math:`f(0.9, \dots, 0.9) = 1`.
 
-    Source: Jamil & Yang [JY13]_ (Trigonometric 2, 151).
+    Source: Jamil & Yang [JY13]_ (Trigonometric 2).
     """
 
     _lower = -500.0
@@ -1047,7 +1059,8 @@ class Vincent(BenchmarkTask):
     :math:`x^*_i = e^{0.65\pi} = 7.706277256305775` (the literature's rounded
     7.70628098 is off in the 6th decimal). For :math:`x_i \le 0` the value is ``nan``.
 
-    Source: Jamil & Yang [JY13]_ (Vincent function).
+    Source: Shir, O. M. & Bäck, T. (2006), "Niche radius adaptation in the CMA-ES
+    niching algorithm", PPSN IX, LNCS 4193; Gavana's collection [G]_ (Vincent).
     """
 
     _lower = 0.25
@@ -1174,7 +1187,7 @@ class Langermann(BenchmarkTask):
     gives -5.162126159963984 at :math:`(2.0029921199344654, 1.0060959402921885)`,
     which is the value stored (it agrees with the cited one to 3e-7).
 
-    Source: Jamil & Yang [JY13]_ (Langermann function, 68); Surjanovic & Bingham [SB]_.
+    Source: Jamil & Yang [JY13]_ (Langermann function); Surjanovic & Bingham [SB]_.
     """
 
     _lower = 0.0
@@ -1302,7 +1315,7 @@ class Shubert(BenchmarkTask):
     -186.7309088310239), attained at 18 points; ``min_x`` is one of them,
     :math:`(-7.0835064076515595, 4.858056878859825)`.
 
-    Source: Surjanovic & Bingham [SB]_ ("Shubert Function"); Jamil & Yang [JY13]_ (133).
+    Source: Surjanovic & Bingham [SB]_ ("Shubert Function"); Jamil & Yang [JY13]_.
     """
 
     _lower = -10.0

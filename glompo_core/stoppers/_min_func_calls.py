@@ -14,7 +14,7 @@ __all__ = ["MinFuncCalls"]
 
 
 class MinFuncCalls(BaseStopper):
-    """Keep an optimizer alive for a minimum number of function evaluations.
+    """Allow stopping an optimizer only once it has made a minimum number of evaluations.
 
     Combine it with ``&`` so that other stoppers only act on optimizers which had a
     fair chance.

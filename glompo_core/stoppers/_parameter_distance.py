@@ -37,7 +37,7 @@ def _diagonal(bounds: np.ndarray) -> float:
 
 
 class ParameterDistance(BaseStopper):
-    """Stop an optimizer which has come close, in parameter space, to a better one.
+    """Stop an optimizer whose latest point is close, in parameter space, to another optimizer.
 
     Use it only where the parameters are scaled alike (dimensionless, of the same
     order of magnitude), since it measures plain Euclidean distance.
@@ -76,7 +76,7 @@ class ParameterDistance(BaseStopper):
     test_all: bool
     _diagonal: float
 
-    def __init__(self, bounds: Sequence[Sequence[float]], relative_distance: float,
+    def __init__(self, bounds: Sequence[Sequence[float]] | np.ndarray, relative_distance: float,
                  test_all: bool = False) -> None:
         super().__init__()
         self.bounds = _check_bounds(bounds)

@@ -55,7 +55,7 @@ class StepSize(BaseStopper):
     relative_tol: float
     _diagonal: float
 
-    def __init__(self, bounds: Sequence[Sequence[float]], calls: int,
+    def __init__(self, bounds: Sequence[Sequence[float]] | np.ndarray, calls: int,
                  relative_tol: float = 0.05) -> None:
         super().__init__()
         self.bounds = _check_bounds(bounds)
