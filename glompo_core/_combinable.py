@@ -5,7 +5,7 @@ A condition remembers its last truth value, and prints as the expression it is::
     >>> from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds
     >>> cond = MaxFuncCalls(fmax=100) | MaxSeconds(session_max=60)
     >>> str(cond)
-    'MaxFuncCalls(fmax=100) | MaxSeconds(session_max=60)'
+    'MaxFuncCalls(fmax=100) | MaxSeconds(session_max=60, overall_max=None)'
 
 Combinations evaluate lazily, left to right: in ``a | b`` the right side is not
 called when ``a`` is True, and in ``a & b`` not when ``a`` is False.
@@ -37,7 +37,7 @@ def format_value(name: str, value: Any) -> str:
     if isinstance(value, float) and value == float("inf"):
         return "inf"
     if isinstance(value, type):
-        return value.__name__
+        return repr(value.__name__)
     return repr(value)
 
 
@@ -61,7 +61,7 @@ class Combinable:
     parameters of ``__init__`` with the values the instance was made with.
     """
 
-    _logger_name: ClassVar[str] = "glompo"
+    _logger_name: str = "glompo"
     #: What the condition decides: ``"stopper"`` or ``"exit_condition"``.
     kind: str = "condition"
     _init_args: dict[str, Any]
@@ -96,6 +96,10 @@ class Combinable:
 
     def __init__(self) -> None:
         self.logger = logging.getLogger(self._logger_name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> bool:
+        """Evaluate the condition (subclasses define the arguments)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
 
     @property
     def last_result(self) -> bool | None:

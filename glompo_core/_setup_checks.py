@@ -186,10 +186,13 @@ def history_window(stoppers: Combinable | None) -> int | None:
     """Rows per optimizer the stoppers read (None: all)."""
     if stoppers is None:
         return 2
-    needs = [getattr(leaf, "history_needed", None) for leaf in stoppers.leaves()]
-    if any(n is None for n in needs):
-        return None
-    return max(2, *(int(n) for n in needs))
+    needs: list[int] = []
+    for leaf in stoppers.leaves():
+        need = getattr(leaf, "history_needed", None)
+        if need is None:
+            return None
+        needs.append(int(need))
+    return max(2, *needs)
 
 
 def make_logger(summary_files: int, n_parms: int, window: int | None, pm: PluginManager,

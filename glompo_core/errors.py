@@ -17,7 +17,7 @@ class GloMPOError(Exception):
 
 
 class PluginError(GloMPOError):
-    """A plugin is broken: it failed to load, registered a bad component, or clashed with another."""
+    """A plugin failed to load, registered a bad component, or clashed with another plugin."""
 
 
 class UnknownComponentError(GloMPOError, LookupError):
@@ -27,7 +27,7 @@ class UnknownComponentError(GloMPOError, LookupError):
     distribution to install when a first-party plugin provides the name.
     """
 
-    def __str__(self) -> str:  # LookupError would quote the message like KeyError does not, keep plain
+    def __str__(self) -> str:  # plain text, never quoted as KeyError would
         return str(self.args[0]) if self.args else ""
 
 

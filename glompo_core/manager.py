@@ -36,9 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from glompo_core._combinable import Combinable
 from glompo_core.errors import GloMPOError
-from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.plugins import PluginManager, get_plugin_manager
 from glompo_core.printstreams import PrintStreamRouter, route_thread_to
@@ -465,8 +463,9 @@ class GloMPOManager:
                 comp.set_seed(_child_seed(self.seed, 0, i))
         if self.stoppers is not None:
             for j, leaf in enumerate(self.stoppers.leaves()):
-                if callable(getattr(leaf, "set_seed", None)):
-                    leaf.set_seed(_child_seed(self.seed, 2, j))
+                set_seed = getattr(leaf, "set_seed", None)
+                if callable(set_seed):
+                    set_seed(_child_seed(self.seed, 2, j))
 
     @property
     def view(self) -> _View:
@@ -541,7 +540,7 @@ class GloMPOManager:
                 self._stop_optimizer(rec, reason)
 
     def _check_exit(self) -> None:
-        if self.exit_reason is not None:
+        if self.exit_reason is not None or self.exit_conditions is None:
             return
         self.exit_conditions.reset()
         try:

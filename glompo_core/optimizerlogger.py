@@ -65,7 +65,7 @@ class _History:
             new_cap = 4 * max(self.window, 16) + k
         first = self._n - keep
         for name, col in self._cols.items():
-            new = np.empty((new_cap,) + col.shape[1:], dtype=col.dtype)
+            new = np.empty((new_cap, *col.shape[1:]), dtype=col.dtype)
             new[:keep] = col[first:self._n]
             self._cols[name] = new
         self._start, self._n = 0, keep
@@ -288,8 +288,8 @@ class BaseLogger:
     # -- checkpointing --------------------------------------------------------------------
     def checkpoint_save(self, path: str | Path = "", block: Sequence[str] | None = None) -> None:
         """Save the state of the log into directory ``path`` (file ``opt_log``)."""
-        block = set(block or ())
-        state = {k: v for k, v in self.__dict__.items() if k not in block and k != "logger"}
+        blocked = set(block or ())
+        state = {k: v for k, v in self.__dict__.items() if k not in blocked and k != "logger"}
         with open(Path(path) / "opt_log", "wb") as file:
             dill.dump({"class": type(self), "state": state}, file)
 

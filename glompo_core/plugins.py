@@ -49,17 +49,22 @@ _BUILTIN_MODULES = ("glompo_core._builtin_hooks",)
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.+\-]*$")
 _log = logging.getLogger("glompo.plugins")
 
+#: Components of first-party plugin distributions: (kind or None, name, distribution).
+#: Used to tell the user what to install when a name is not registered.
+_FIRST_PARTY_COMPONENTS: tuple[tuple[str | None, str, str], ...] = (
+    *(("optimizer", n, "glompo-cma") for n in ("CMAOptimizer", "cma")),
+    *(("optimizer", n, "glompo-scipy") for n in (
+        "ScipyOptimizer", "DifferentialEvolution", "DualAnnealing", "nelder-mead", "powell",
+        "cobyla", "cobyqa", "l-bfgs-b", "slsqp", "tnc", "trust-constr")),
+    *(("optimizer", n, "glompo-nevergrad") for n in ("NevergradOptimizer", "NGOpt",
+                                                     "nevergrad")),
+    *(("logger", n, "glompo-hdf5") for n in ("FileLogger", "hdf5")),
+    *((None, n, "glompo-scope") for n in ("GloMPOScope", "scope")),
+    ("backend", "dask", "glompo-dask"),
+)
+
 #: Names provided by first-party plugin distributions (lower case -> distribution).
-FIRST_PARTY: dict[str, str] = {
-    **dict.fromkeys(["cmaoptimizer", "cma"], "glompo-cma"),
-    **dict.fromkeys(
-        ["scipyoptimizer", "differentialevolution", "dualannealing", "nelder-mead", "powell",
-         "cobyla", "cobyqa", "l-bfgs-b", "slsqp", "tnc", "trust-constr"], "glompo-scipy"),
-    **dict.fromkeys(["nevergradoptimizer", "ngopt", "nevergrad"], "glompo-nevergrad"),
-    **dict.fromkeys(["filelogger", "hdf5"], "glompo-hdf5"),
-    **dict.fromkeys(["glomposcope", "scope"], "glompo-scope"),
-    **dict.fromkeys(["dask"], "glompo-dask"),
-}
+FIRST_PARTY: dict[str, str] = {name.lower(): dist for _, name, dist in _FIRST_PARTY_COMPONENTS}
 
 _REQUIRED_ATTRS: dict[str, tuple[str, ...]] = {
     "optimizer": ("minimize", "callstop"),
@@ -309,24 +314,43 @@ class PluginManager:
         label = kind.replace("_", " ")
         where = f" (from {source})" if source else ""
         installed = self.names(kind)
-        candidates = {key: info.name for key, info in self._registry[kind].items()}
+        registry = self._registry[kind]
+        candidates = {key: info.name for key, info in registry.items()}
+        # names of first-party plugins that are not installed also count as suggestions
+        for fp_kind, fp_name, _ in _FIRST_PARTY_COMPONENTS:
+            if fp_kind == kind and fp_name.lower() not in registry:
+                candidates.setdefault(fp_name.lower(), fp_name)
         close = difflib.get_close_matches(name.lower(), list(candidates), n=3, cutoff=0.6)
         suggestions = list(dict.fromkeys(candidates[c] for c in close))
         parts = [f"unknown {label} {name!r}{where}."]
         if suggestions:
             parts.append("Did you mean " + " or ".join(repr(s) for s in suggestions) + "?")
         parts.append(f"Installed {label}s: {', '.join(installed) if installed else 'none'}.")
-        dist = FIRST_PARTY.get(name.lower())
-        if dist is not None:
+        others = [k.replace("_", " ") for k in KINDS
+                  if k != kind and name.lower() in self._registry[k]]
+        if others:
+            parts.append(f"{name!r} is a registered {' and a '.join(others)}, not a {label}.")
+        exact = FIRST_PARTY.get(name.lower())
+        fp_dists = {d: None for k, n, d in _FIRST_PARTY_COMPONENTS
+                    if n.lower() not in registry and (n.lower() == name.lower() or (
+                        k == kind and n in suggestions))}
+        for dist in fp_dists:
+            subject = "It is" if dist == exact else (
+                ", ".join(repr(n) for k, n, d in _FIRST_PARTY_COMPONENTS
+                          if d == dist and k == kind and n in suggestions) + " is")
             state = next((p for p in self._plugins.values() if p.distribution == dist), None)
             if state is not None and state.status != "active":
-                parts.append(f"It is provided by {dist}, which is {state.status}"
+                parts.append(f"{subject} provided by {dist}, which is {state.status}"
                              f"{': ' + state.reason if state.reason else ''}.")
             else:
-                parts.append(f"It is provided by the plugin {dist}: pip install {dist}")
-        failed = [p for p in self._plugins.values() if p.status == "failed"]
-        for p in failed:
-            parts.append(f"Plugin {p.name!r} ({p.distribution}) failed to load: {p.reason}.")
+                parts.append(f"{subject} provided by the plugin {dist}: pip install {dist}")
+        for p in self._plugins.values():
+            if p.status == "failed":
+                parts.append(f"Plugin {p.name!r} ({p.distribution}) failed to load: {p.reason}.")
+        disabled = [p for p in self._plugins.values() if p.status == "disabled"]
+        if disabled:
+            parts.append("Disabled by GLOMPO_DISABLE_PLUGINS: " + ", ".join(
+                f"{p.name!r} ({p.distribution})" for p in disabled) + ".")
         return " ".join(parts)
 
     def plugins(self) -> list[PluginInfo]:

@@ -54,7 +54,7 @@ class _Router(io.TextIOBase):
         return getattr(_local, self.attr, None) or self.original
 
     def write(self, s: str) -> int:
-        return self._target().write(s)  # type: ignore[no-any-return]
+        return self._target().write(s)
 
     def flush(self) -> None:
         self._target().flush()
@@ -79,8 +79,8 @@ class PrintStreamRouter:
 
     def __enter__(self) -> PrintStreamRouter:
         self._saved = (sys.stdout, sys.stderr)
-        sys.stdout = _Router(sys.stdout, "out")  # type: ignore[assignment]
-        sys.stderr = _Router(sys.stderr, "err")  # type: ignore[assignment]
+        sys.stdout = _Router(sys.stdout, "out")
+        sys.stderr = _Router(sys.stderr, "err")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -34,8 +34,8 @@ def record_usage(manager: GloMPOManager) -> None:
                 continue
         manager.cpu_history.append(round(cpu, 2))
         manager.mem_history.append(mem)
-        manager.load_history.append(tuple(os.getloadavg()) if hasattr(os, "getloadavg")
-                                    else (0.0, 0.0, 0.0))
+        load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+        manager.load_history.append((load[0], load[1], load[2]))
     except psutil.Error:
         pass
 

@@ -44,7 +44,7 @@ class FakeManagerView:
     last_opt_spawn: tuple[int, int] = (0, 0)
     result: Result = field(default_factory=Result)
     task: Any = None
-    opt_log: BaseLogger | None = None  # type: ignore[assignment]
+    opt_log: BaseLogger = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.bounds = np.asarray(self.bounds, dtype=float)
@@ -54,4 +54,4 @@ class FakeManagerView:
     @property
     def n_parms(self) -> int:
         """Number of parameters (rows of ``bounds``)."""
-        return int(len(self.bounds))
+        return len(self.bounds)

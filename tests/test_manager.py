@@ -139,11 +139,8 @@ def test_stoppers_stop_stalled_optimizers(tmp_path: Path) -> None:
 
 
 def test_best_optimizer_is_spared_unless_asked(tmp_path: Path) -> None:
-    kw: dict[str, Any] = dict(max_jobs=2, opt_selector=CycleSelector((StepOptimizer, {"step": 0.0})),
-                              stoppers=BestUnmoving(calls=10, tol=0.0), stopcheck_interval=5,
-                              exit_conditions=MaxFuncCalls(fmax=100),
-                              opt_selector_spawn=None)
-    kw.pop("opt_selector_spawn")
+    kw: dict[str, Any] = dict(max_jobs=2, stoppers=BestUnmoving(calls=10, tol=0.0),
+                              stopcheck_interval=5, exit_conditions=MaxFuncCalls(fmax=100))
     spared = make(tmp_path / "a", x0_generator=SinglePointGenerator(x=[1.0, 1.0, 1.0]),
                   **{**kw, "opt_selector": CycleSelector((StepOptimizer, {"step": 0.0}),
                                                          allow_spawn=NOptimizersSpawnStop(2))})

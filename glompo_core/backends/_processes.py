@@ -156,7 +156,7 @@ class ProcessesBackend:
 
     def _receive(self, worker: _Worker, x: np.ndarray) -> tuple[bool, Any]:
         try:
-            return worker.conn.recv()  # type: ignore[no-any-return]
+            return worker.conn.recv()
         except (EOFError, OSError):
             code = worker.proc.exitcode
             self._replace(worker)

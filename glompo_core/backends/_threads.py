@@ -32,7 +32,7 @@ class ThreadsBackend:
     def start(self, task: Task, max_workers: int, *, detailed: bool,
               timeout: float | None = None) -> None:
         """Bind the task (``task.detailed_call`` when ``detailed``)."""
-        self._fn = getattr(task, "detailed_call") if detailed else task
+        self._fn = task.detailed_call if detailed else task
         self._max_workers = max(1, int(max_workers))
 
     def evaluate(self, x: np.ndarray) -> Any:

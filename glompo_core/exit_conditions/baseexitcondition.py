@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from glompo_core._combinable import Combinable
 
@@ -24,7 +24,7 @@ class BaseExitCondition(Combinable):
     """
 
     kind = "exit_condition"
-    _logger_name: ClassVar[str] = "glompo.exit_conditions"
+    _logger_name = "glompo.exit_conditions"
 
     @abstractmethod
     def __call__(self, manager: ManagerView) -> bool:

@@ -1,4 +1,4 @@
-"""Child optimizers: the :class:`BaseOptimizer` contract and the built-in :class:`RandomOptimizer`."""
+"""Child optimizers: the :class:`BaseOptimizer` contract and the built-in RandomOptimizer."""
 
 from glompo_core.optimizers.baseoptimizer import BaseOptimizer, evaluate_population
 from glompo_core.optimizers.random import RandomOptimizer

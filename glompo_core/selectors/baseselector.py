@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from glompo_core._seeding import Seeded
 
@@ -18,7 +18,7 @@ __all__ = ["BaseSelector", "OptimizerSpec", "SpawnControl"]
 
 #: What a selector returns: the class and its init and call keyword arguments.
 OptimizerSpec = tuple[type, dict[str, Any], dict[str, Any]]
-AvailOpt = Union[type, str, tuple[Any, ...], dict[str, Any]]
+AvailOpt = type | str | tuple[Any, ...] | dict[Any, Any]
 
 
 class SpawnControl(ABC):
@@ -37,9 +37,10 @@ class SpawnControl(ABC):
 
 
 def _normalise(opt: AvailOpt, plugin_manager: PluginManager | None, where: str) -> OptimizerSpec:
-    """Turn a class, a name, a ``(cls, init, call)`` tuple or ``{Name: {init, call}}`` into a spec."""
+    """Turn a class, name, ``(cls, init, call)`` tuple or ``{Name: {init, call}}`` into a spec."""
     init: dict[str, Any] = {}
     call: dict[str, Any] = {}
+    cls_or_name: Any
     if isinstance(opt, dict):
         if len(opt) != 1:
             raise ValueError(f"{where}: an optimizer given as a mapping has exactly one key, "
@@ -134,8 +135,8 @@ class BaseSelector(Seeded, ABC):
         if not self.spawning_allowed(manager):
             return False
         choice = self.choose(manager, log)
-        if choice is None or choice is False:
-            return choice
+        if choice is None or isinstance(choice, bool):
+            return None if choice is None or choice else False
         cls, init, call = choice
         if int(init.get("workers", 1)) > slots_available:
             return None

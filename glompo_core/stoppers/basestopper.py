@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from glompo_core._combinable import Combinable
 
@@ -25,7 +25,7 @@ class BaseStopper(Combinable):
     """
 
     kind = "stopper"
-    _logger_name: ClassVar[str] = "glompo.stoppers"
+    _logger_name = "glompo.stoppers"
 
     @property
     def history_needed(self) -> int | None:
