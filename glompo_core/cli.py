@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from glompo_core._version import __version__
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbosity: int, console: Any) -> None:
+def _configure_logging(verbosity: int, console: Any) -> Callable[[], None]:
+    """Send the ``glompo`` loggers to ``console``; returns a function undoing it."""
     from rich.logging import RichHandler
 
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 \
@@ -59,9 +60,24 @@ def _configure_logging(verbosity: int, console: Any) -> None:
     handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root = logging.getLogger("glompo")
+    saved = (list(root.handlers), root.level, root.propagate)
+
+    def restore() -> None:
+        root.handlers, root.level, root.propagate = saved[0], saved[1], saved[2]
+
     root.handlers = [handler]
     root.setLevel(level)
     root.propagate = False
+    return restore
+
+
+def _error(console: Any, prefix: str, exc: BaseException) -> int:
+    """Print an error without a traceback (never read as markup, never wrapped)."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]{escape(prefix)}[/] {escape(str(exc))}", highlight=False,
+                  soft_wrap=True)
+    return 2
 
 
 class _Progress:
@@ -91,22 +107,30 @@ class _Progress:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
+
+    console = Console(file=sys.stderr)
+    restore_logging = _configure_logging(args.verbose, console)
+    try:
+        return _run(args, console)
+    finally:
+        restore_logging()
+
+
+def _run(args: argparse.Namespace, console: Any) -> int:
+    from rich.console import Console
     from rich.live import Live
+    from rich.markup import escape
 
     from glompo_core.manager import GloMPOManager
     from glompo_core.runfile import load_run_file
 
-    console = Console(file=sys.stderr)
-    _configure_logging(args.verbose, console)
     try:
         kwargs = load_run_file(args.run_file, args.overrides)
         manager = GloMPOManager.new_manager(**kwargs)
     except (RunFileError, UnknownComponentError, FileExistsError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        return 2
-    except (ValueError, TypeError, GloMPOError) as exc:
-        console.print(f"[bold red]error in {args.run_file}:[/] {exc}", highlight=False)
-        return 2
+        return _error(console, "error:", exc)
+    except (ValueError, TypeError, GloMPOError, OSError) as exc:
+        return _error(console, f"error in {args.run_file}:", exc)
     show = not args.no_progress
     t0 = time.time()
     if show:
@@ -115,16 +139,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             result = manager.start_manager()
     else:
         result = manager.start_manager()
-    out = Console()
-    out.print(f"[bold]best fx:[/] {result.fx!r}")
-    if result.x is not None:
-        out.print(f"[bold]x:[/] {[float(v) for v in result.x]}")
-    out.print(f"[bold]found by:[/] {result.origin}")
-    out.print(f"[bold]evaluations:[/] {manager.f_counter}   [bold]optimizers:[/] "
-              f"{manager.o_counter}   [bold]time:[/] {time.time() - t0:.1f} s")
-    out.print(f"[bold]ended:[/] {(manager.exit_reason or '').replace(chr(10), ' ')}")
-    if manager.summary_files:
-        out.print(f"[bold]outputs in:[/] {manager.working_dir}")
+    out = Console(soft_wrap=True, highlight=False)
+    x = None if result.x is None else [float(v) for v in result.x]
+    lines = [("best fx", repr(result.fx)), ("x", None if x is None else str(x)),
+             ("found by", str(result.origin)),
+             ("evaluations", f"{manager.f_counter}   [bold]optimizers:[/] {manager.o_counter}"
+                             f"   [bold]time:[/] {time.time() - t0:.1f} s"),
+             ("ended", (manager.exit_reason or "").replace(chr(10), " ")),
+             ("outputs in", str(manager.working_dir) if manager.summary_files else None)]
+    for label, text in lines:
+        if text is not None:
+            body = text if label == "evaluations" else escape(text)
+            out.print(f"[bold]{label}:[/] {body}")
     return 0
 
 
@@ -136,6 +162,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps([info.as_dict() for info in infos], indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="GloMPO plugins")
@@ -145,7 +172,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         comps = "\n".join(f"{kind}: {', '.join(names)}"
                           for kind, names in info.components.items())
         status = info.status if not info.reason else f"{info.status}: {info.reason}"
-        table.add_row(info.name, info.distribution, info.version, status, comps)
+        table.add_row(*(escape(cell) for cell in (info.name, info.distribution, info.version,
+                                                  status, comps)))
     Console().print(table)
     return 0
 

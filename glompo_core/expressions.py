@@ -16,7 +16,9 @@ summary file back into a run file.
 from __future__ import annotations
 
 import ast
-import re
+import io
+import itertools
+import tokenize
 from typing import TYPE_CHECKING, Any
 
 from glompo_core._combinable import Combinable
@@ -28,7 +30,41 @@ if TYPE_CHECKING:
 
 __all__ = ["parse_expression"]
 
-_RESULT_RE = re.compile(r"\s*=\s*(True|False|None)\b")
+_RESULTS = ("True", "False", "None")
+_OTHER_KIND = {"stopper": "exit_condition", "exit_condition": "stopper"}
+
+
+def _strip_results(text: str) -> str:
+    """Join lines and drop the summary's ``= True``/``= False``/``= None`` annotations.
+
+    Only annotations outside parentheses are dropped, so keyword arguments such as
+    ``overall_max=None`` keep their value.
+    """
+    line = " ".join(text.splitlines()).strip()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return line  # ast.parse reports the problem
+    cuts: list[tuple[int, int]] = []
+    depth = 0
+    for tok, nxt in itertools.pairwise(tokens):
+        if tok.type != tokenize.OP:
+            continue
+        if tok.string == "(":
+            depth += 1
+        elif tok.string == ")":
+            depth -= 1
+        elif (tok.string == "=" and depth == 0 and nxt.type == tokenize.NAME
+              and nxt.string in _RESULTS):
+            cuts.append((tok.start[1], nxt.end[1]))
+    for start, end in reversed(cuts):
+        line = line[:start].rstrip() + line[end:]
+    return line.strip()
+
+
+def _article(kind: str) -> str:
+    label = kind.replace("_", " ")
+    return ("an " if label[0] in "aeiou" else "a ") + label
 
 
 def _literal(node: ast.AST, bounds: Any, text: str) -> Any:
@@ -39,16 +75,23 @@ def _literal(node: ast.AST, bounds: Any, text: str) -> Any:
             return bounds
         if node.id == "inf":
             return float("inf")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and isinstance(node.operand, ast.Name) and node.operand.id == "inf":
+        return float("-inf")
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(e, bounds, text) for e in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
     try:
         return ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise ValueError(f"only literal arguments (numbers, strings, lists, True/False/None, "
                          f"bounds, inf) are allowed in {text!r}; found "
                          f"{ast.unparse(node)!r}") from None
 
 
 def parse_expression(text: str, kind: str, plugin_manager: PluginManager | None = None, *,
-                     bounds: np.ndarray | None = None) -> Combinable:
+                     bounds: np.ndarray | None = None, source: str | None = None
+                     ) -> Combinable:
     """Build a stopper or exit-condition expression from its text.
 
     Parameters
@@ -61,11 +104,15 @@ def parse_expression(text: str, kind: str, plugin_manager: PluginManager | None 
         Registry of names (default: the installed plugins).
     bounds
         The run's bounds, substituted for the name ``bounds``.
+    source
+        Where the text comes from (e.g. ``'run.yml:12, key 'stoppers''``), quoted in
+        errors.
 
     Raises
     ------
     ValueError
-        Malformed text, with what was expected.
+        Malformed text, with what was expected; a stopper in an exit-condition
+        expression or vice versa.
     UnknownComponentError
         A name nobody registered.
     """
@@ -73,7 +120,7 @@ def parse_expression(text: str, kind: str, plugin_manager: PluginManager | None 
         from glompo_core.plugins import get_plugin_manager
 
         plugin_manager = get_plugin_manager()
-    clean = _RESULT_RE.sub("", text).replace("\n", " ").strip()
+    clean = _strip_results(text)
     if not clean:
         raise ValueError(f"empty {kind.replace('_', ' ')} expression")
     try:
@@ -82,6 +129,16 @@ def parse_expression(text: str, kind: str, plugin_manager: PluginManager | None 
         raise ValueError(f"cannot parse {kind.replace('_', ' ')} expression {text!r}: {exc.msg} "
                          f"at column {exc.offset}; write e.g. 'A(x=1) | B(y=2) & C()'") from None
     pm = plugin_manager
+    origin = f"{source}, expression {text!r}" if source else f"expression {text!r}"
+
+    def lookup(name: str) -> type:
+        other = _OTHER_KIND.get(kind)
+        if other is not None and not pm.has(kind, name) and pm.has(other, name):
+            raise ValueError(
+                f"{name!r} is {_article(other)}, not {_article(kind)} (in {text!r}): stoppers "
+                "(which stop one optimizer) and exit conditions (which end the run) do not "
+                "mix in one expression; give them as 'stoppers' and 'exit_conditions'")
+        return pm.get(kind, name, source=origin)
 
     def build(node: ast.AST) -> Combinable:
         if isinstance(node, ast.List) and len(node.elts) == 1:
@@ -90,10 +147,10 @@ def parse_expression(text: str, kind: str, plugin_manager: PluginManager | None 
             left, right = build(node.left), build(node.right)
             return left | right if isinstance(node.op, ast.BitOr) else left & right
         if isinstance(node, ast.Name):
-            cls = pm.get(kind, node.id, source=f"expression {text!r}")
+            cls = lookup(node.id)
             return _instantiate(cls, [], {}, node.id)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            cls = pm.get(kind, node.func.id, source=f"expression {text!r}")
+            cls = lookup(node.func.id)
             args = [_literal(a, bounds, text) for a in node.args]
             kwargs = {}
             for kw in node.keywords:
@@ -106,14 +163,14 @@ def parse_expression(text: str, kind: str, plugin_manager: PluginManager | None 
 
     result = build(tree.body)
     if result.kind != kind:
-        raise ValueError(f"{text!r} is not a {kind.replace('_', ' ')} expression")
+        raise ValueError(f"{text!r} is not {_article(kind)} expression")
     return result
 
 
 def _instantiate(cls: type, args: list[Any], kwargs: dict[str, Any], name: str) -> Combinable:
     try:
         obj = cls(*args, **kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: {exc}") from None
     if not isinstance(obj, Combinable):
         raise ValueError(f"{name} cannot be combined with & and |")

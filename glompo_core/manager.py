@@ -148,21 +148,23 @@ class _FunctionWrapper:
 
     def evaluate_population(self, xs: Sequence[Sequence[float]]) -> list[float]:
         """Evaluate a population at once through the run's backend."""
-        arr = np.atleast_2d(np.asarray(xs, dtype=float))
-        x_task = np.array([self._scaler.to_task(x) for x in arr])
+        x_task = self._scaler.to_task(np.atleast_2d(np.asarray(xs, dtype=float)))
         outs = self._backend.evaluate_batch(x_task)
-        values = [self._split(o) for o in outs]
+        if self._detailed:
+            pairs = [self._split(o) for o in outs]
+            fxs = [fx for fx, _ in pairs]
+        else:
+            fxs = [float(o) for o in outs]
         with self._lock:
-            for x, (fx, extras) in zip(x_task, values):
-                self._ids.append(next(self._counter))
-                self._xs.append(x)
-                self._fxs.append(fx)
-                if self._detailed:
-                    self._extras.append(extras)
+            self._ids.extend(next(self._counter) for _ in fxs)
+            self._xs.extend(x_task)
+            self._fxs.extend(fxs)
+            if self._detailed:
+                self._extras.extend(extras for _, extras in pairs)
             full = len(self._ids) >= _FLUSH_EVERY
         if full:
             self.flush()
-        return [fx if fx == fx else float("inf") for fx, _ in values]
+        return [fx if fx == fx else float("inf") for fx in fxs]
 
     def flush(self) -> None:
         """Hand the buffered evaluations to the manager as one batch."""
@@ -494,9 +496,8 @@ class GloMPOManager:
                 self._events.put(("glompo_iteration_batch", {
                     "opt_id": opt_id, "call_ids": call_ids, "x": x, "fx": fx,
                     "extras": extras}))
-            best = log.get_best_iter()
-            if best["fx"] < prev_best:
-                self._new_best(best)
+            if log.best_fx < prev_best:
+                self._new_best(log.get_best_iter())
             if self.stoppers is not None and \
                     self.f_counter - self.last_hunt >= self.stopcheck_interval:
                 self._hunt()

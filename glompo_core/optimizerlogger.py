@@ -78,8 +78,15 @@ class _History:
         self._cols["call_id"][s:e] = call_ids
         self._cols["x"][s:e] = x
         self._cols["fx"][s:e] = fx
-        finite = np.where(np.isfinite(fx), fx, np.inf)
-        best = np.minimum.accumulate(np.minimum(finite, best_before))
+        if k == 0:
+            best = np.empty(0)
+        elif k == 1:
+            v = float(fx[0])
+            best = np.array([v if v < best_before else best_before])
+        else:
+            finite = np.where(np.isfinite(fx), fx, np.inf)
+            finite[0] = min(finite[0], best_before)
+            best = np.minimum.accumulate(finite)
         self._cols["fx_best"][s:e] = best
         if extras is not None:
             for name, values in zip(self.extra_names, extras):
@@ -176,20 +183,28 @@ class BaseLogger:
         extras
             One sequence of length k per extra column of a detailed call.
         """
-        if opt_id not in self._hist:
+        hist = self._hist.get(opt_id)
+        if hist is None:
             self.add_iter_history(opt_id)
-        hist = self._hist[opt_id]
+            hist = self._hist[opt_id]
         cur = self._best[opt_id]
         best = hist.append(call_ids, x, fx, cur["fx"], extras)
-        self._f_counter += len(fx)
-        if len(fx) and best[-1] < cur["fx"]:
+        k = len(fx)
+        self._f_counter += k
+        if k and best[-1] < cur["fx"]:
             i = int(np.argmin(np.where(np.isfinite(fx), fx, np.inf)))
             cur.update(x=np.array(x[i], dtype=float), fx=float(fx[i]), call_id=int(call_ids[i]))
             if cur["fx"] < self._overall_best["fx"]:
                 self._overall_best = dict(cur)
-        finite = fx[np.isfinite(fx)]
-        if finite.size:
-            self._largest = max(self._largest, float(finite.max()))
+        if k:
+            top = float(np.max(fx, where=np.isfinite(fx), initial=-np.inf))
+            if top > self._largest:
+                self._largest = top
+
+    @property
+    def best_fx(self) -> float:
+        """The best (lowest finite) value recorded so far (inf if none)."""
+        return float(self._overall_best["fx"])
 
     def put_message(self, opt_id: int, message: str) -> None:
         """Store a message an optimizer sent to the manager."""

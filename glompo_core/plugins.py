@@ -123,6 +123,19 @@ def _summary_of(component: Any) -> str:
     return ""
 
 
+def _provides(component: Any, attr: str) -> bool:
+    """True if ``component`` (a class: its instances) has the method ``attr``.
+
+    For a class, the method is looked up on the class and its bases only: every class
+    is callable through its metaclass, which does not make its instances callable.
+    """
+    if isinstance(component, type):
+        return any(callable(vars(klass).get(attr)) or isinstance(
+                   vars(klass).get(attr), (staticmethod, classmethod))
+                   for klass in component.__mro__)
+    return callable(getattr(component, attr, None))
+
+
 class PluginManager:
     """GloMPO's plugin manager: pluggy hooks plus a registry of named components.
 
@@ -161,7 +174,14 @@ class PluginManager:
             dist_name = dist.metadata["Name"] if dist is not None else "?"
             dist_version = dist.version if dist is not None else "?"
             if ep.name in self._plugins:
-                continue  # the same distribution seen twice on sys.path
+                seen = self._plugins[ep.name]
+                if seen.distribution != dist_name:
+                    message = (f"GloMPO plugin {ep.name!r} of {dist_name} {dist_version} is "
+                               f"ignored: the name is already used by {seen.distribution} "
+                               f"{seen.version}")
+                    warnings.warn(message, RuntimeWarning, stacklevel=3)
+                    _log.warning(message)
+                continue  # else the same distribution seen twice on sys.path
             if ep.name in self.disabled:
                 self._plugins[ep.name] = PluginInfo(ep.name, dist_name, dist_version, "disabled",
                                                     "GLOMPO_DISABLE_PLUGINS")
@@ -221,7 +241,9 @@ class PluginManager:
                 caller = getattr(self.hook_manager.hook, hook_name)
                 for impl in caller.get_hookimpls():
                     if impl.plugin_name == name:
-                        impl.function(register=self._registrar(kind, info))
+                        # pluggy passes only the arguments an implementation names
+                        args = {"register": self._registrar(kind, info)}
+                        impl.function(**{a: args[a] for a in impl.argnames})
         except Exception as exc:
             self._fail(name, dist, ver, f"{type(exc).__name__}: {exc}")
         return self._plugins[name]
@@ -251,7 +273,7 @@ class PluginManager:
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise PluginError(f"invalid {kind} name {name!r}: names start with a letter and "
                               "contain only letters, digits, '_', '.', '+' and '-'")
-        missing = [a for a in _REQUIRED_ATTRS[kind] if not callable(getattr(component, a, None))]
+        missing = [a for a in _REQUIRED_ATTRS[kind] if not _provides(component, a)]
         if missing:
             raise PluginError(f"{kind} {name!r} ({component!r}) lacks {', '.join(missing)}: "
                               f"it is not a valid {kind}")
@@ -276,6 +298,11 @@ class PluginManager:
         """Canonical names of the components of ``kind``, sorted."""
         self._check_kind(kind)
         return sorted({info.name for info in self._registry[kind].values()}, key=str.lower)
+
+    def has(self, kind: str, name: str) -> bool:
+        """True if a component of ``kind`` is registered as ``name`` (case-insensitive)."""
+        self._check_kind(kind)
+        return str(name).lower() in self._registry[kind]
 
     def info(self, kind: str, name: str, *, source: str | None = None) -> ComponentInfo:
         """The :class:`ComponentInfo` of a component (see :meth:`get`)."""
@@ -315,13 +342,21 @@ class PluginManager:
         where = f" (from {source})" if source else ""
         installed = self.names(kind)
         registry = self._registry[kind]
+        exact = next((fp_dist for fp_kind, fp_name, fp_dist in _FIRST_PARTY_COMPONENTS
+                      if fp_kind in (None, kind) and fp_name.lower() == name.lower()), None)
         candidates = {key: info.name for key, info in registry.items()}
-        # names of first-party plugins that are not installed also count as suggestions
-        for fp_kind, fp_name, _ in _FIRST_PARTY_COMPONENTS:
-            if fp_kind == kind and fp_name.lower() not in registry:
-                candidates.setdefault(fp_name.lower(), fp_name)
         close = difflib.get_close_matches(name.lower(), list(candidates), n=3, cutoff=0.6)
-        suggestions = list(dict.fromkeys(candidates[c] for c in close))
+        scored = [(difflib.SequenceMatcher(None, name.lower(), c).ratio(), candidates[c])
+                  for c in close]
+        if exact is None:
+            # a close typo of a first-party name that is not installed: suggest it too
+            fp_names = {n.lower(): n for k, n, _ in _FIRST_PARTY_COMPONENTS
+                        if k == kind and n.lower() not in registry}
+            scored += [(difflib.SequenceMatcher(None, name.lower(), c).ratio(), fp_names[c])
+                       for c in difflib.get_close_matches(name.lower(), list(fp_names), n=3,
+                                                          cutoff=0.85)]
+        scored.sort(key=lambda item: -item[0])
+        suggestions = list(dict.fromkeys(n for _, n in scored))[:3]
         parts = [f"unknown {label} {name!r}{where}."]
         if suggestions:
             parts.append("Did you mean " + " or ".join(repr(s) for s in suggestions) + "?")
@@ -330,14 +365,14 @@ class PluginManager:
                   if k != kind and name.lower() in self._registry[k]]
         if others:
             parts.append(f"{name!r} is a registered {' and a '.join(others)}, not a {label}.")
-        exact = FIRST_PARTY.get(name.lower())
-        fp_dists = {d: None for k, n, d in _FIRST_PARTY_COMPONENTS
-                    if n.lower() not in registry and (n.lower() == name.lower() or (
-                        k == kind and n in suggestions))}
-        for dist in fp_dists:
-            subject = "It is" if dist == exact else (
-                ", ".join(repr(n) for k, n, d in _FIRST_PARTY_COMPONENTS
-                          if d == dist and k == kind and n in suggestions) + " is")
+        # what to install: the name itself, else the best suggestion, if first-party
+        provider = None if exact is None else ("It is", exact)
+        if exact is None and suggestions and suggestions[0].lower() not in registry:
+            provider = next(((f"{fp_name!r} is", fp_dist)
+                             for fp_kind, fp_name, fp_dist in _FIRST_PARTY_COMPONENTS
+                             if fp_kind == kind and fp_name == suggestions[0]), None)
+        if provider is not None:
+            subject, dist = provider
             state = next((p for p in self._plugins.values() if p.distribution == dist), None)
             if state is not None and state.status != "active":
                 parts.append(f"{subject} provided by {dist}, which is {state.status}"

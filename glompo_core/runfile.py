@@ -15,7 +15,7 @@ name, or as ``{Name: {argument: value}}``::
           - RandomOptimizer
           - CMAOptimizer: {init: {sigma0: 500}}
         allow_spawn: {IterSpawnStop: {max_calls: 100000}}
-    stoppers: "BestUnmoving(calls=2000, tol=0.01) | ParameterDistance(bounds, relative_distance=0.05)"
+    stoppers: "BestUnmoving(calls=2000, tol=0.01) | ParameterDistance(bounds, 0.05)"
     exit_conditions: {MaxFuncCalls: {fmax: 121200}}
     summary_files: 1
     seed: 1
@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from glompo_core.errors import GloMPOError, RunFileError, UnknownComponentError
+from glompo_core.errors import GloMPOError, RunFileError
 from glompo_core.plugins import PluginManager, get_plugin_manager
 
 __all__ = ["RunFile", "load_run_file"]
@@ -73,17 +73,25 @@ class _LineLoader(yaml.SafeLoader):
     """Safe loader that remembers the line of every key."""
 
 
-def _compose_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]
-                   ) -> None:
+def _compose_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+                   duplicates: list[tuple[tuple[Any, ...], int, int]]) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _compose_lines(value_node, (*path, key), lines)
+            line = key_node.start_mark.line + 1
+            sub = (*path, key)
+            if isinstance(key, str) and key in seen:
+                duplicates.append((sub, seen[key], line))
+                continue
+            if isinstance(key, str):
+                seen[key] = line
+            lines[sub] = line
+            _compose_lines(value_node, sub, lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _compose_lines(item, (*path, i), lines)
+            _compose_lines(item, (*path, i), lines, duplicates)
 
 
 class RunFile:
@@ -104,7 +112,11 @@ class RunFile:
             text = self.path.read_text(encoding="utf-8")
         except OSError as exc:
             raise RunFileError(f"cannot read run file {self.path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise RunFileError(f"{self.path}: not a text file in UTF-8 ({exc.reason} at byte "
+                               f"{exc.start})") from None
         self.lines: dict[tuple[Any, ...], int] = {}
+        self.overridden: dict[tuple[Any, ...], str] = {}
         try:
             node = yaml.compose(text, Loader=_LineLoader)
             data = yaml.load(text, Loader=_LineLoader)
@@ -114,7 +126,12 @@ class RunFile:
             problem = getattr(exc, "problem", None) or str(exc)
             raise RunFileError(f"{where}: not valid YAML: {problem}") from None
         if node is not None:
-            _compose_lines(node, (), self.lines)
+            duplicates: list[tuple[tuple[Any, ...], int, int]] = []
+            _compose_lines(node, (), self.lines, duplicates)
+            if duplicates:
+                key, first, again = duplicates[0]
+                raise RunFileError(f"{self.path}:{again}: key '{_key_text(key)}': given twice "
+                                   f"(first on line {first}); keep one")
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -133,15 +150,25 @@ class RunFile:
         except yaml.YAMLError:
             value = raw
         parts = key.strip().split(".")
+        if not all(parts):
+            raise RunFileError(f"--set {item!r}: write key=value (dotted keys reach into "
+                               "mappings, e.g. task_kwargs.dims=10)")
         target = data
         for part in parts[:-1]:
-            target = target.setdefault(part, {})
+            if target.get(part) is None:
+                target[part] = {}
+            target = target[part]
             if not isinstance(target, dict):
                 raise RunFileError(f"--set {item!r}: {part!r} is not a mapping")
         target[parts[-1]] = value
+        self.overridden[tuple(parts)] = item.strip()
 
     def where(self, *path: Any) -> str:
-        """``file:line`` of a key path (the nearest known line)."""
+        """``file:line`` of a key path (the nearest known line), or the ``--set`` giving it."""
+        for n in range(1, len(path) + 1):
+            item = self.overridden.get(tuple(path[:n]))
+            if item is not None:
+                return f"{self.path} (--set {item})"
         for n in range(len(path), -1, -1):
             line = self.lines.get(tuple(path[:n]))
             if line is not None:
@@ -181,14 +208,13 @@ def _split_component(run: RunFile, value: Any, path: tuple[Any, ...], what: str
 def _build(run: RunFile, pm: PluginManager, kind: str, value: Any, path: tuple[Any, ...],
            **extra: Any) -> Any:
     name, kwargs = _split_component(run, value, path, kind.replace("_", " "))
-    try:
-        cls = pm.get(kind, name, source=f"{run.where(*path)}, key '{_key_text(path)}'")
-    except UnknownComponentError:
-        raise
+    cls = pm.get(kind, name, source=f"{run.where(*path)}, key '{_key_text(path)}'")
     try:
         return cls(**extra, **kwargs)
     except (TypeError, ValueError) as exc:
-        raise run.error(f"{name}: {exc}", *path) from None
+        # point at the component's arguments ({Name: {...}}) when there are any
+        arg_path = (*path, name) if isinstance(value, dict) else path
+        raise run.error(f"{name}: {exc}", *arg_path) from None
 
 
 def _import_callable(run: RunFile, spec: str, path: tuple[Any, ...]) -> Callable[..., Any]:
@@ -205,7 +231,7 @@ def _import_callable(run: RunFile, spec: str, path: tuple[Any, ...]) -> Callable
             raise run.error(f"module {module_name!r} has no {attr!r}", *path) from None
     if not callable(obj):
         raise run.error(f"{spec!r} is not callable", *path)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def load_run_file(path: str | Path, overrides: list[str] | None = None,
@@ -256,16 +282,17 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     here = str(run.path.resolve().parent)
     if here not in sys.path:
         sys.path.insert(0, here)
-    for module_name in plugins:
+    importlib.invalidate_caches()  # modules written since the directory was last scanned
+    for i, module_name in enumerate(plugins):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise run.error(f"cannot import plugin module {module_name!r}: {exc}",
-                            "plugins") from None
-        if not any(p.name == module_name for p in pm.plugins()):
+                            "plugins", i) from None
+        if not any(p.name == module_name and p.status == "active" for p in pm.plugins()):
             info = pm.register_plugin(module, module_name)
             if info.status != "active":
-                raise run.error(f"plugin {module_name!r} failed: {info.reason}", "plugins")
+                raise run.error(f"plugin {module_name!r} failed: {info.reason}", "plugins", i)
 
     # task
     if "task" not in data:
@@ -286,7 +313,8 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     try:
         task = factory(**task_kwargs) if (task_kwargs or isinstance(factory, type)) else factory
     except (TypeError, ValueError) as exc:
-        raise run.error(f"building the task failed: {exc}", "task") from None
+        raise run.error(f"building the task {task_spec!r} failed: {exc}",
+                        "task_kwargs" if data.get("task_kwargs") else "task") from None
     kwargs["task"] = task
 
     # bounds
@@ -315,14 +343,22 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     if spawn is not None:
         items = spawn if isinstance(spawn, list) else [spawn]
         sel_kwargs["allow_spawn"] = [
-            _build(run, pm, "selector", item, ("opt_selector", name, "allow_spawn"))
-            for item in items]
+            _build(run, pm, "selector", item, ("opt_selector", name, "allow_spawn")
+                   + ((i,) if isinstance(spawn, list) else ()))
+            for i, item in enumerate(items)]
     for i, opt in enumerate(avail):
-        oname, _ = _split_component(run, opt, ("opt_selector", name, "avail_opts", i),
-                                    "optimizer")
-        pm.get("optimizer", oname,
-               source=f"{run.where('opt_selector', name, 'avail_opts', i)}, key "
-                      f"'opt_selector.{name}.avail_opts[{i}]'")
+        opath = ("opt_selector", name, "avail_opts", i)
+        oname, conf = _split_component(run, opt, opath, "optimizer")
+        pm.get("optimizer", oname, source=f"{run.where(*opath)}, key '{_key_text(opath)}'")
+        unknown = sorted(set(conf) - {"init", "call"}, key=str)
+        if unknown:
+            raise run.error(f"unknown key(s) {unknown} for optimizer {oname!r}: write "
+                            "{Name: {init: {constructor arguments}, call: {arguments of "
+                            "minimize}}}", *opath, oname)
+        for part in ("init", "call"):
+            if conf.get(part) is not None and not isinstance(conf[part], dict):
+                raise run.error(f"expected a mapping of arguments, got {conf[part]!r}",
+                                *opath, oname, part)
     sel_cls = pm.get("selector", name, source=f"{run.where('opt_selector')}, key 'opt_selector'")
     try:
         kwargs["opt_selector"] = sel_cls(*avail, plugin_manager=pm, **sel_kwargs)
@@ -332,7 +368,7 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     # conditions, generator, backend
     from glompo_core.expressions import parse_expression
 
-    cond_bounds = bounds if bounds is not None else getattr(task, "bounds", None)
+    cond_bounds: Any = bounds if bounds is not None else getattr(task, "bounds", None)
     for key, kind in (("exit_conditions", "exit_condition"), ("stoppers", "stopper")):
         value = data.get(key)
         if value is None:
@@ -343,7 +379,9 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
             where = (key, i) if isinstance(value, list) else (key,)
             if isinstance(part, str):
                 try:
-                    built.append(parse_expression(part, kind, pm, bounds=cond_bounds))
+                    built.append(parse_expression(
+                        part, kind, pm, bounds=cond_bounds,
+                        source=f"{run.where(*where)}, key '{_key_text(where)}'"))
                 except (ValueError, TypeError) as exc:
                     raise run.error(str(exc), *where) from None
             else:

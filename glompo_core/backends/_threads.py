@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from glompo_core.protocols import Task
 
 __all__ = ["ThreadsBackend"]
 
@@ -29,7 +28,7 @@ class ThreadsBackend:
         self._pool: ThreadPoolExecutor | None = None
         self._max_workers = 1
 
-    def start(self, task: Task, max_workers: int, *, detailed: bool,
+    def start(self, task: Any, max_workers: int, *, detailed: bool,
               timeout: float | None = None) -> None:
         """Bind the task (``task.detailed_call`` when ``detailed``)."""
         self._fn = task.detailed_call if detailed else task
