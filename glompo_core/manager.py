@@ -797,8 +797,8 @@ class GloMPOManager:
                                     if self.allow_forced_terminations else None)
             self._fire("glompo_run_started")
             self.logger.info("run started")
+            self._status_report()
             while True:
-                self._drain_events(_LOOP_WAIT)
                 if self._interrupt is not None:
                     self._request_exit(f"interrupted by {self._interrupt}")
                 with self._lock:
@@ -819,6 +819,7 @@ class GloMPOManager:
                 if now - self.last_status >= self.status_interval:
                     self.last_status = now
                     self._status_report()
+                self._drain_events(_LOOP_WAIT)
         except KeyboardInterrupt:
             self._request_exit("interrupted by SIGINT (Ctrl-C)")
         except BaseException as exc:
@@ -858,6 +859,12 @@ class GloMPOManager:
             self.logger.exception("backend shutdown failed")
         self.t_end = time.time()
         self.opt_session_ends.append(self.t_end)
+        try:
+            from glompo_core.status import record_usage
+
+            record_usage(self)
+        except Exception:
+            self.logger.debug("resource usage could not be recorded", exc_info=True)
         with self._lock:
             for rec in self._opts.values():
                 if rec.status == "running":

@@ -6,6 +6,7 @@ import collections
 import enum
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,19 +87,28 @@ class ThreadPipe:
         self._out_event.set()
 
     def poll(self, timeout: float | None = 0.0) -> bool:
-        """Return whether a message is waiting, waiting up to ``timeout`` seconds for one."""
+        """Return whether a message is waiting, waiting up to ``timeout`` seconds for one.
+
+        ``timeout=None`` waits until a message arrives.
+        """
         if self._inbox:
             return True
-        if timeout:
-            self._in_event.wait(timeout)
+        if timeout is not None and timeout <= 0:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._inbox:
             self._in_event.clear()
-        return bool(self._inbox)
+            if self._inbox:
+                break
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            self._in_event.wait(remaining)
+        return True
 
     def recv(self) -> Any:
         """Return the next message (blocks until there is one)."""
-        while not self._inbox:
-            self._in_event.wait(0.1)
-            self._in_event.clear()
+        self.poll(None)
         return self._inbox.popleft()
 
 
@@ -351,10 +361,14 @@ class BaseOptimizer(ABC):
         for name, value in self.__dict__.items():
             if name in block or (name in self._RUNTIME_ATTRS and name not in force):
                 continue
-            if name in force or dill.pickles(value):
-                state[name] = value
-            else:
-                self.logger.debug("attribute %s not picklable, left out of checkpoint", name)
+            if name not in force:
+                try:
+                    dill.dumps(value)
+                except Exception:
+                    self.logger.debug("attribute %s does not pickle; left out of the "
+                                      "checkpoint", name)
+                    continue
+            state[name] = value
         with open(path, "wb") as file:
             dill.dump({"class": type(self), "state": state}, file)
 

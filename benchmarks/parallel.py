@@ -1,0 +1,117 @@
+"""Parallel efficiency of the evaluation backends.
+
+Wall time of a run against the ideal ``evaluations x cost / max_jobs``:
+
+- a task that sleeps 10 ms, ``max_jobs=4``, threads backend (target: within 10%);
+- a CPU-bound task of about 10 ms, ``max_jobs=2``, processes backend (target: within 25%);
+- with glompo-dask installed, the sleeping task on a LocalCluster of 4 single-thread
+  workers (target: within 20%).
+
+    python benchmarks/parallel.py [--evals N] [--json out.json] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from glompo_core import GloMPOManager
+from glompo_core.exit_conditions import MaxFuncCalls
+from glompo_core.plugins import get_plugin_manager
+from glompo_core.selectors import CycleSelector
+
+DIMS = 5
+BOUNDS = [(-1.0, 1.0)] * DIMS
+
+
+def sleepy(x: Any) -> float:
+    """Sleeps 10 ms (an external program waited on)."""
+    time.sleep(0.010)
+    return float(sum(v * v for v in x))
+
+
+def _spin(n: int) -> float:
+    acc = 0.0
+    for i in range(n):
+        acc += (i % 7) * 1e-9
+    return acc
+
+
+_SPIN_N = 1
+
+
+def calibrate(seconds: float = 0.010) -> int:
+    """Loop count of :func:`_spin` that takes ``seconds`` on this machine."""
+    n = 20_000
+    while True:
+        t0 = time.perf_counter()
+        _spin(n)
+        dt = time.perf_counter() - t0
+        if dt > 0.02:
+            return max(1, int(n * seconds / dt))
+        n *= 2
+
+
+def cpu_bound(x: Any) -> float:
+    """About 10 ms of pure-Python arithmetic (holds the GIL: needs processes)."""
+    return float(sum(v * v for v in x)) + _spin(_SPIN_N)
+
+
+def run(task: Any, backend: str, max_jobs: int, evals: int, **kw: Any) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        manager = GloMPOManager.new_manager(
+            task=task, bounds=BOUNDS,
+            opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 1})),
+            working_dir=Path(tmp), max_jobs=max_jobs, backend=backend,
+            exit_conditions=MaxFuncCalls(fmax=evals), split_printstreams=False, seed=1, **kw)
+        t0 = time.perf_counter()
+        manager.start_manager()
+        return time.perf_counter() - t0, manager.f_counter
+
+
+def main(argv: list[str] | None = None) -> int:
+    global _SPIN_N
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--evals", type=int, default=1000)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--only", default=None, help="run only this case (threads, processes, "
+                        "dask)")
+    args = parser.parse_args(argv)
+    _SPIN_N = calibrate()
+    t0 = time.perf_counter()
+    cpu_bound([0.0] * DIMS)
+    cpu_cost = time.perf_counter() - t0
+    cases: list[tuple[str, Any, str, int, float, float, dict[str, Any]]] = [
+        ("threads", sleepy, "threads", 4, 0.010, 0.10, {}),
+        ("processes", cpu_bound, "processes", 2, cpu_cost, 0.25, {}),
+    ]
+    if "dask" in get_plugin_manager().names("backend"):
+        cases.append(("dask", sleepy, "dask", 4, 0.010, 0.20,
+                      {"backend_kwargs": {"n_workers": 4, "threads_per_worker": 1}}))
+    rows = []
+    print(f"{'case':<11}{'task':>12}{'max_jobs':>9}{'evals':>7}{'wall s':>9}{'ideal s':>9}"
+          f"{'overhead':>10}{'target':>8}{'ok':>4}")
+    for name, task, backend, jobs, cost, target, kw in cases:
+        if args.only and name != args.only:
+            continue
+        wall, n = run(task, backend, jobs, args.evals, **kw)
+        ideal = n * cost / jobs
+        over = wall / ideal - 1.0
+        ok = over <= target
+        rows.append({"case": name, "task": task.__name__, "max_jobs": jobs, "evals": n,
+                     "wall_s": wall, "ideal_s": ideal, "overhead": over, "target": target,
+                     "ok": ok, "eval_cost_s": cost})
+        print(f"{name:<11}{task.__name__:>12}{jobs:>9}{n:>7}{wall:>9.2f}{ideal:>9.2f}"
+              f"{over:>9.1%}{target:>8.0%}{'yes' if ok else 'NO':>4}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
