@@ -137,17 +137,17 @@ def check_summary_files(value: Any, pm: PluginManager) -> int:
             not 0 <= value <= 3:
         raise ValueError(f"summary_files must be 0 (nothing), 1 (YAML summary), 2 (+ trajectory "
                          f"plots) or 3 (+ HDF5 log); got {value!r}")
-    if value >= 2:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise ValueError("summary_files >= 2 draws trajectory plots with matplotlib, which "
-                             "is not installed: pip install matplotlib (or glompo-scope)") \
-                from None
     if value >= 3 and "filelogger" not in {n.lower() for n in pm.names("logger")}:
         raise ValueError("summary_files=3 writes the HDF5 log with the FileLogger of the "
                          "glompo-hdf5 plugin, which is not installed: pip install glompo-hdf5 "
                          "(or use summary_files <= 2)")
+    if value >= 2:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ValueError("summary_files >= 2 draws trajectory plots with matplotlib, which "
+                             "is not installed: pip install matplotlib (or use "
+                             "summary_files=1)")
     return int(value)
 
 

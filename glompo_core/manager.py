@@ -70,7 +70,7 @@ class _OptRecord:
     t_start: float = field(default_factory=time.time)
     t_end: float | None = None
     last_activity: float = field(default_factory=time.time)
-    status: str = "running"  # running, stopped, converged, crashed, finished
+    status: str = "running"  # running, stopped, converged, crashed, ended (by the run's end)
     stop_requested: bool = False
     converged_msg: str | None = None
     end_reason: str = ""
@@ -693,7 +693,7 @@ class GloMPOManager:
                 self._events.put(("glompo_optimizer_crashed",
                                   {"opt_id": rec.opt_id, "error": message}))
             elif rec.stop_requested:
-                rec.status = "stopped"
+                rec.status = "stopped" if rec.opt_id in self.stopped_opts else "ended"
                 if message:
                     self.opt_log.put_message(rec.opt_id, message)
             else:
@@ -868,7 +868,7 @@ class GloMPOManager:
         with self._lock:
             for rec in self._opts.values():
                 if rec.status == "running":
-                    rec.status = "stopped"
+                    rec.status = "stopped" if rec.opt_id in self.stopped_opts else "ended"
             self._finalise_result()
         self._drain_events(0)
         self._fire("glompo_run_finished", result=self.result, reason=self.exit_reason or "")
@@ -957,7 +957,12 @@ class GloMPOManager:
 
     # ---------------------------------------------------------------------- interaction
     def optimizer_status(self) -> dict[int, str]:
-        """Status of every optimizer started: running, stopped, converged or crashed."""
+        """Status of every optimizer started.
+
+        ``'running'``, ``'stopped'`` (by a stopper or a ``STOP_<id>`` file),
+        ``'converged'`` (ended by its own criteria), ``'crashed'``, or ``'ended'`` (still
+        running when the run ended).
+        """
         return self._opts_end_status()
 
     def __repr__(self) -> str:

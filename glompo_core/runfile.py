@@ -221,8 +221,9 @@ def _import_callable(run: RunFile, spec: str, path: tuple[Any, ...]) -> Callable
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise run.error(f"cannot import module {module_name!r}: {exc}", *path) from None
+    except (ImportError, SyntaxError) as exc:
+        raise run.error(f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}",
+                        *path) from None
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -286,9 +287,9 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     for i, module_name in enumerate(plugins):
         try:
             module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise run.error(f"cannot import plugin module {module_name!r}: {exc}",
-                            "plugins", i) from None
+        except (ImportError, SyntaxError) as exc:
+            raise run.error(f"cannot import plugin module {module_name!r}: "
+                            f"{type(exc).__name__}: {exc}", "plugins", i) from None
         if not any(p.name == module_name and p.status == "active" for p in pm.plugins()):
             info = pm.register_plugin(module, module_name)
             if info.status != "active":

@@ -144,7 +144,7 @@ BROKEN_PLUGIN_SOURCE = """
     raise ImportError("libfake.so: cannot open shared object file")
     """
 
-LOCAL_PLUGIN_SOURCE = """
+LOCAL_PLUGIN_SOURCE = textwrap.dedent("""
     from glompo_core import hookimpl
     from glompo_core.optimizers import RandomOptimizer
 
@@ -154,9 +154,9 @@ LOCAL_PLUGIN_SOURCE = """
     @hookimpl
     def glompo_register_optimizers(register):
         register("LocalOptimizer", LocalOptimizer)
-    """
+    """)
 
-TASK_MODULE_SOURCE = """
+TASK_MODULE_SOURCE = textwrap.dedent("""
     class Shifted:
         '''A sphere centred on ``shift`` in every dimension.'''
 
@@ -167,7 +167,7 @@ TASK_MODULE_SOURCE = """
 
         def __call__(self, x):
             return float(sum((v - self.shift) ** 2 for v in x))
-    """
+    """)
 
 
 def write_run_file(directory: Path, text: str, name: str = "run.yml") -> Path:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
 
+from glompo_core import hookimpl
 from glompo_core.errors import UnknownComponentError
 from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds, TargetCost
 from glompo_core.expressions import parse_expression
 from glompo_core.plugins import PluginManager
-from glompo_core.stoppers import BestUnmoving, EvaluationsUnmoving, MinFuncCalls, ParameterDistance
+from glompo_core.stoppers import (
+    BaseStopper,
+    BestUnmoving,
+    EvaluationsUnmoving,
+    MinFuncCalls,
+    ParameterDistance,
+)
 
 BOUNDS = np.array([[-1.0, 1.0], [-2.0, 2.0]])
 
@@ -97,15 +105,43 @@ def test_bounds_are_substituted(pm: PluginManager) -> None:
 
 
 def test_bounds_without_bounds_is_an_error(pm: PluginManager) -> None:
-    with pytest.raises(ValueError, match="'bounds' in .* needs the run's bounds"):
+    with pytest.raises(ValueError, match=r"'bounds' in .* needs the run's bounds"):
         parse_expression("ParameterDistance(bounds, relative_distance=0.05)", "stopper", pm)
 
 
-def test_inf_and_literals(pm: PluginManager) -> None:
-    cond = parse_expression("TargetCost(target=-inf, atol=1e-3)", "exit_condition", pm)
-    assert cond.target == float("-inf")
+class AnyArgs(BaseStopper):
+    """A test stopper accepting any literal arguments (to check how they are read)."""
+
+    def __init__(self, limit: float = 0.0, values: object = (), label: object = None) -> None:
+        super().__init__()
+        self.limit, self.values, self.label = limit, values, label
+
+    def __call__(self, log: object, best_opt_id: int, tested_opt_id: int) -> bool:
+        return False
+
+
+class AnyArgsPlugin:
+    @hookimpl
+    def glompo_register_stoppers(self, register: Any) -> None:
+        register("AnyArgs", AnyArgs)
+
+
+def test_literal_arguments() -> None:
+    pm = PluginManager(load_entrypoints=False, plugins=[("anyargs", AnyArgsPlugin())])
+    cond = parse_expression("AnyArgs(-inf, values=[1, -2.5, inf, (3, 'a')], label={'k': None})",
+                            "stopper", pm)
+    assert cond.limit == float("-inf")
+    assert cond.values == [1, -2.5, float("inf"), (3, "a")]
+    assert cond.label == {"k": None}
+    for value in (float("inf"), float("-inf"), [0.5, float("inf")], "text", None, True, 3):
+        text = str(AnyArgs(limit=1, values=value))
+        assert str(parse_expression(text, "stopper", pm)) == text
     cond = parse_expression("TypeStopper(opt_type='RandomOptimizer')", "stopper", pm)
     assert str(cond) == "TypeStopper(opt_type='RandomOptimizer')"
+    with pytest.raises(ValueError, match="only literal arguments"):
+        parse_expression("AnyArgs(values={[1]: 2})", "stopper", pm)
+    with pytest.raises(ValueError, match="only literal arguments"):
+        parse_expression("AnyArgs(values=nan)", "stopper", pm)
 
 
 def test_precedence_and_binds_tighter_than_or(pm: PluginManager) -> None:
@@ -141,7 +177,7 @@ def test_case_insensitive_names(pm: PluginManager) -> None:
     "BestUnmoving(calls=MinFuncCalls(min_pts=1))",
 ])
 def test_function_calls_inside_arguments_are_refused(pm: PluginManager, text: str) -> None:
-    with pytest.raises(ValueError, match="only literal arguments .* are allowed"):
+    with pytest.raises(ValueError, match=r"only literal arguments .* are allowed"):
         parse_expression(text, "stopper", pm)
 
 
@@ -151,7 +187,7 @@ def test_function_calls_inside_arguments_are_refused(pm: PluginManager, text: st
     "BestUnmoving(calls=1).__init__.__globals__",
 ])
 def test_attribute_access_is_refused(pm: PluginManager, text: str) -> None:
-    with pytest.raises(ValueError, match="unexpected .* an expression combines"):
+    with pytest.raises(ValueError, match=r"unexpected .* an expression combines"):
         parse_expression(text, "stopper", pm)
 
 

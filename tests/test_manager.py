@@ -629,3 +629,37 @@ def test_many_threaded_optimizers_always_shut_down(tmp_path: Path) -> None:
     assert all(s != "running" for s in manager.optimizer_status().values())
     time.sleep(0.1)
     assert threading.active_count() <= before + 1
+
+
+def test_status_is_logged_every_status_interval(tmp_path: Path, caplog: Any) -> None:
+    manager = make(tmp_path, task=SleepySphere(0.01), status_interval=0.3,
+                   exit_conditions=MaxSeconds(session_max=1.2))
+    with caplog.at_level(logging.INFO, logger="glompo.manager"):
+        manager.start_manager()
+    status = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status:")]
+    assert 3 <= len(status) <= 6
+    assert "evaluations, best fx=" in status[-1] and "alive/started" in status[-1]
+    assert len(manager.cpu_history) == len(manager.mem_history) == len(manager.load_history)
+    assert len(manager.mem_history) >= len(status)
+    assert all(m > 0 for m in manager.mem_history)
+
+
+def test_trajectory_plots_at_summary_level_2(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from PIL import Image  # matplotlib depends on pillow
+
+    manager = make(tmp_path, summary_files=2, task=Rastrigin(dims=3), bounds=None,
+                   opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 5, "iters": 20})),
+                   exit_conditions=MaxFuncCalls(fmax=400), seed=1)
+    manager.start_manager()
+    run = tmp_path / "run"
+    for name in ("trajectories.png", "trajectories_best.png"):
+        image = np.asarray(Image.open(run / name).convert("L"), dtype=float)
+        assert image.shape == (600, 1000)
+        assert image.std() > 5  # not blank
+    # every evaluation was kept in memory for the plot
+    assert sum(manager.opt_log.len(o) for o in manager.opt_log.opt_ids) == manager.f_counter
+    assert sum(len(manager.opt_log.get_history(o, "fx"))
+               for o in manager.opt_log.opt_ids) == manager.f_counter
+    assert (run / "glompo_manager_log.yml").exists()
+    assert not (run / "glompo_log.h5").exists()

@@ -1,0 +1,564 @@
+"""Run files: YAML to setup() arguments, with errors naming the file, the line and the key."""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from glompo_core import GloMPOManager
+from glompo_core.errors import RunFileError, UnknownComponentError
+from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds, TargetCost
+from glompo_core.optimizers import RandomOptimizer
+from glompo_core.plugins import PluginManager
+from glompo_core.runfile import load_run_file
+from glompo_core.selectors import CycleSelector, IterSpawnStop, NOptimizersSpawnStop
+from glompo_core.stoppers import BestUnmoving, ParameterDistance
+from tests._plugin_fixtures import LOCAL_PLUGIN_SOURCE, TASK_MODULE_SOURCE, write_run_file
+
+QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yml"
+
+MINIMAL = textwrap.dedent("""
+    task: Rastrigin
+    task_kwargs: {dims: 3}
+    opt_selector:
+      CycleSelector:
+        avail_opts: [RandomOptimizer]
+    """).lstrip("\n")
+
+
+def snippet(text: str) -> str:
+    """An indented block of YAML lines to append to MINIMAL (from line 6 on)."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+@pytest.fixture
+def pm() -> PluginManager:
+    return PluginManager(load_entrypoints=False)
+
+
+@pytest.fixture(autouse=True)
+def isolated_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run files put their directory on sys.path and import modules: undo both."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith("rf_"):
+            del sys.modules[name]
+
+
+def load(path: Path, pm: PluginManager, *overrides: str) -> dict[str, Any]:
+    return load_run_file(path, list(overrides), plugin_manager=pm)
+
+
+def where(path: Path, line: int, key: str) -> str:
+    """The regex of an error's prefix: ``file:line: key 'key':``."""
+    return re.escape(f"{path}:{line}: key '{key}': ")
+
+
+def unique(prefix: str) -> str:
+    return f"rf_{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+# ============================================================================ quickstart
+
+
+def test_quickstart_loads_into_setup_arguments(tmp_path: Path, pm: PluginManager) -> None:
+    kwargs = load(QUICKSTART, pm, f"working_dir={tmp_path / 'qs'}")
+    assert kwargs["working_dir"] == str(tmp_path / "qs")
+    assert kwargs["overwrite_existing"] is True
+    assert (kwargs["max_jobs"], kwargs["seed"], kwargs["summary_files"]) == (2, 1, 1)
+    assert kwargs["backend"] == "threads"
+    assert type(kwargs["task"]).__name__ == "Rastrigin" and kwargs["task"].dims == 5
+    assert kwargs["bounds"] is None
+    assert kwargs["plugin_manager"] is pm
+    selector = kwargs["opt_selector"]
+    assert isinstance(selector, CycleSelector)
+    assert selector.avail_opts == [(RandomOptimizer, {"popsize": 10, "iters": 300}, {})]
+    assert isinstance(kwargs["stoppers"], BestUnmoving)
+    assert str(kwargs["stoppers"]) == "BestUnmoving(calls=500, tol=0.01)"
+    assert str(kwargs["exit_conditions"]) == ("MaxFuncCalls(fmax=20000) | "
+                                              "TargetCost(target=0.0, atol=0.001)")
+    assert set(kwargs) <= set(GloMPOManager.setup.__code__.co_varnames)
+
+
+def test_manager_is_built_and_runs_from_the_quickstart(tmp_path: Path,
+                                                       pm: PluginManager) -> None:
+    kwargs = load(QUICKSTART, pm, f"working_dir={tmp_path / 'qs'}", "max_jobs=1",
+                  "exit_conditions=MaxFuncCalls(fmax=200)", "summary_files=0")
+    manager = GloMPOManager.new_manager(**kwargs)
+    assert manager.max_jobs == 1
+    assert manager.backend == "threads"
+    assert manager.seed == 1
+    assert manager.n_parms == 5
+    np.testing.assert_allclose(manager.bounds, [[-5.12, 5.12]] * 5)
+    assert manager.working_dir == (tmp_path / "qs").resolve()
+    result = manager.start_manager()
+    assert manager.f_counter >= 200
+    assert result.fx is not None and np.isfinite(result.fx)
+
+
+# ================================================================================ errors
+
+
+def test_unknown_top_level_key_with_did_you_mean(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "stopers: 'BestUnmoving(calls=10)'\n")
+    with pytest.raises(RunFileError,
+                       match=where(path, 6, "stopers") + "unknown key; did you mean 'stoppers'"):
+        load(path, pm)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("max_jobs: two", "expected int or null, got 'two' (str)"),
+    ("seed: 1.5", "expected int or null, got 1.5 (float)"),
+    ("max_jobs: true", "expected int or null, got True (bool)"),
+    ("summary_files: '1'", "expected int, got '1' (str)"),
+    ("overwrite_existing: 1", "expected bool, got 1 (int)"),
+    ("working_dir: [a]", "expected str, got ['a'] (list)"),
+    ("status_interval: fast", "expected int or float, got 'fast' (str)"),
+])
+def test_wrong_types_name_file_line_and_key(tmp_path: Path, pm: PluginManager, line: str,
+                                            expected: str) -> None:
+    path = write_run_file(tmp_path, MINIMAL + f"{line}\n")
+    key = line.split(":")[0]
+    with pytest.raises(RunFileError, match=where(path, 6, key) + re.escape(expected)):
+        load(path, pm)
+
+
+def test_bad_yaml_names_file_and_line(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector: {CycleSelector: {avail_opts: [RandomOptimizer}
+        seed: 1
+        """)
+    with pytest.raises(RunFileError, match=re.escape(f"{path}:2: not valid YAML: ")):
+        load(path, pm)
+
+
+def test_tab_indentation_is_bad_yaml(tmp_path: Path, pm: PluginManager) -> None:
+    path = tmp_path / "tabs.yml"
+    path.write_text("task: Rastrigin\nopt_selector:\n\tCycleSelector: {}\n")
+    with pytest.raises(RunFileError, match=re.escape(f"{path}:3: not valid YAML")):
+        load(path, pm)
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "seed: 1\nmax_jobs: 2\nseed: 2\n")
+    with pytest.raises(RunFileError,
+                       match=where(path, 8, "seed") + r"given twice \(first on line 6\)"):
+        load(path, pm)
+
+
+def test_run_file_must_be_a_mapping(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, "- task: Rastrigin\n")
+    with pytest.raises(RunFileError, match=re.escape(f"{path}:1: a run file is a mapping")):
+        load(path, pm)
+
+
+def test_missing_file(tmp_path: Path, pm: PluginManager) -> None:
+    with pytest.raises(RunFileError, match="cannot read run file .*nope.yml"):
+        load(tmp_path / "nope.yml", pm)
+
+
+def test_unknown_optimizer_in_avail_opts(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - RandomOptimizer
+              - CMAOptimizer: {init: {sigma0: 1}}
+        """)
+    with pytest.raises(UnknownComponentError) as err:
+        load(path, pm)
+    message = str(err.value)
+    assert message.startswith(f"unknown optimizer 'CMAOptimizer' (from {path}:6, key "
+                              "'opt_selector.CycleSelector.avail_opts[1]').")
+    assert "pip install glompo-cma" in message
+
+
+def test_typo_of_a_selector(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector: {CycleSelectr: {avail_opts: [RandomOptimizer]}}
+        """)
+    with pytest.raises(UnknownComponentError,
+                       match=re.escape(f"(from {path}:2, key 'opt_selector').") +
+                       " Did you mean 'CycleSelector'"):
+        load(path, pm)
+
+
+def test_bad_component_argument(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    stoppers:
+      BestUnmoving: {calls: 0}
+    """))
+    with pytest.raises(RunFileError, match=where(path, 7, "stoppers.BestUnmoving")
+                       + "BestUnmoving: calls must be"):
+        load(path, pm)
+
+
+def test_unknown_component_argument(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    exit_conditions:
+      - MaxFuncCalls: {fmax: 10}
+      - MaxSeconds: {session: 10}
+    """))
+    with pytest.raises(RunFileError, match=where(path, 8, "exit_conditions[1].MaxSeconds")
+                       + "MaxSeconds: .*unexpected keyword argument 'session'"):
+        load(path, pm)
+
+
+def test_bad_expression_names_file_line_and_key(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    stoppers: "BestUnmoving(calls=10) | MaxFuncCalls(fmax=3)"
+    """))
+    with pytest.raises(RunFileError, match=where(path, 6, "stoppers")
+                       + "'MaxFuncCalls' is an exit condition, not a stopper"):
+        load(path, pm)
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    exit_conditions: "MaxFuncCalls(fmax=len([1]))"
+    """), name="call.yml")
+    with pytest.raises(RunFileError, match=where(path, 6, "exit_conditions")
+                       + "only literal arguments"):
+        load(path, pm)
+
+
+def test_unknown_name_in_expression_names_file_line_and_key(tmp_path: Path,
+                                                            pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    exit_conditions: "MaxFuncCals(fmax=10)"
+    """))
+    with pytest.raises(UnknownComponentError,
+                       match=re.escape(f"(from {path}:6, key 'exit_conditions', expression")
+                       + ".*Did you mean 'MaxFuncCalls'"):
+        load(path, pm)
+
+
+def test_missing_task(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        seed: 1
+        opt_selector: {CycleSelector: {avail_opts: [RandomOptimizer]}}
+        """)
+    with pytest.raises(RunFileError,
+                       match=re.escape(f"{path}:1: the run file needs a 'task'")):
+        load(path, pm)
+
+
+def test_missing_opt_selector(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, "task: Rastrigin\n")
+    with pytest.raises(RunFileError,
+                       match=re.escape(f"{path}:1: the run file needs an 'opt_selector'")):
+        load(path, pm)
+
+
+def test_selector_without_avail_opts(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector: {allow_spawn: {IterSpawnStop: {max_calls: 10}}}
+        """)
+    with pytest.raises(RunFileError, match=where(path, 3, "opt_selector.CycleSelector")
+                       + "a selector needs 'avail_opts'"):
+        load(path, pm)
+
+
+def test_bad_task_arguments_point_at_task_kwargs(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL.replace("{dims: 3}", "{dimz: 3}"))
+    with pytest.raises(RunFileError, match=where(path, 2, "task_kwargs")
+                       + "building the task 'Rastrigin' failed: .*'dimz'"):
+        load(path, pm)
+
+
+def test_unknown_task(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL.replace("Rastrigin", "Rastrigen"))
+    with pytest.raises(UnknownComponentError, match=r"unknown task 'Rastrigen' .*"
+                       r"Did you mean 'Rastrigin'"):
+        load(path, pm)
+
+
+def test_visualisation_needs_the_scope_plugin(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "visualisation: true\n")
+    with pytest.raises(RunFileError, match=where(path, 6, "visualisation") + ".*glompo-scope"):
+        load(path, pm)
+
+
+# ============================================================================= overrides
+
+
+def test_overrides_are_yaml_and_reach_into_mappings(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "seed: 1\n")
+    kwargs = load(path, pm, "seed=7", "task_kwargs.dims=4", "max_jobs=null",
+                  "share_best_solutions=yes")
+    assert kwargs["seed"] == 7
+    assert kwargs["task"].dims == 4
+    assert kwargs["max_jobs"] is None
+    assert kwargs["share_best_solutions"] is True
+
+
+def test_bad_override_is_reported_as_such(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "seed: 1\n")
+    with pytest.raises(RunFileError, match=re.escape(f"{path} (--set seed=one): key 'seed'")):
+        load(path, pm, "seed=one")
+    with pytest.raises(RunFileError, match="write key=value"):
+        load(path, pm, "seed")
+    with pytest.raises(RunFileError, match="did you mean 'stoppers'"):
+        load(path, pm, "stopers=x")
+
+
+# ============================================================================== the task
+
+
+def test_task_from_module_callable_with_kwargs(tmp_path: Path, pm: PluginManager) -> None:
+    module = unique("tasks")
+    (tmp_path / f"{module}.py").write_text(TASK_MODULE_SOURCE)
+    path = write_run_file(tmp_path, f"""
+        task: "{module}:Shifted"
+        task_kwargs: {{dims: 3, shift: 1.5}}
+        working_dir: {tmp_path / 'out'}
+        backend: threads
+        max_jobs: 1
+        seed: 3
+        opt_selector:
+          CycleSelector:
+            avail_opts: [RandomOptimizer]
+        exit_conditions: "MaxFuncCalls(fmax=100)"
+        """)
+    kwargs = load(path, pm)
+    task = kwargs["task"]
+    assert type(task).__module__ == module
+    assert (task.dims, task.shift) == (3, 1.5)
+    assert task([1.5, 1.5, 1.5]) == 0.0
+    assert str(tmp_path) in sys.path  # the run file's own directory
+    manager = GloMPOManager.new_manager(**kwargs)
+    np.testing.assert_allclose(manager.bounds, [[-5.0, 5.0]] * 3)
+    manager.start_manager()
+    assert manager.f_counter >= 100
+
+
+def test_task_module_that_does_not_exist(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL.replace("Rastrigin", "rf_nowhere_xyz:Task"))
+    with pytest.raises(RunFileError, match=where(path, 1, "task")
+                       + "cannot import module 'rf_nowhere_xyz'"):
+        load(path, pm)
+
+
+def test_task_attribute_that_does_not_exist(tmp_path: Path, pm: PluginManager) -> None:
+    module = unique("tasks")
+    (tmp_path / f"{module}.py").write_text(TASK_MODULE_SOURCE)
+    path = write_run_file(tmp_path, MINIMAL.replace("Rastrigin", f"{module}:Shiftd"))
+    with pytest.raises(RunFileError, match=where(path, 1, "task") + f"module '{module}' has no "
+                       "'Shiftd'"):
+        load(path, pm)
+
+
+# ================================================================================ bounds
+
+
+def test_one_bounds_pair_is_repeated_for_the_task_dims(tmp_path: Path,
+                                                       pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "bounds: [-2, 3]\n")
+    kwargs = load(path, pm)
+    assert kwargs["bounds"] == [[-2, 3]] * 3
+    kwargs["working_dir"] = str(tmp_path / "w")
+    manager = GloMPOManager.new_manager(**kwargs)
+    np.testing.assert_allclose(manager.bounds, [[-2, 3]] * 3)
+
+
+def test_bounds_pairs_are_kept(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "bounds: [[-1, 1], [-2, 2], [-3, 3]]\n")
+    assert load(path, pm)["bounds"] == [[-1, 1], [-2, 2], [-3, 3]]
+
+
+def test_one_bounds_pair_without_task_dims(tmp_path: Path, pm: PluginManager) -> None:
+    module = unique("plain")
+    (tmp_path / f"{module}.py").write_text("def f(x):\n    return sum(x)\n")
+    path = write_run_file(tmp_path, f"""
+        task: "{module}:f"
+        bounds: [-1, 1]
+        opt_selector: {{CycleSelector: {{avail_opts: [RandomOptimizer]}}}}
+        """)
+    with pytest.raises(RunFileError, match=where(path, 2, "bounds") + "a single .* needs a task "
+                       "with 'dims'"):
+        load(path, pm)
+
+
+def test_bounds_not_a_list(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "bounds: 3\n")
+    with pytest.raises(RunFileError, match=where(path, 6, "bounds") + re.escape(
+            "expected a list of [min, max] pairs")):
+        load(path, pm)
+
+
+# ================================================================================ plugins
+
+
+def test_local_plugin_module_beside_the_run_file(tmp_path: Path, pm: PluginManager) -> None:
+    module = unique("localplug")
+    (tmp_path / f"{module}.py").write_text(LOCAL_PLUGIN_SOURCE)
+    path = write_run_file(tmp_path, f"""
+        plugins: [{module}]
+        task: Rastrigin
+        task_kwargs: {{dims: 2}}
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - LocalOptimizer: {{init: {{popsize: 4}}}}
+              - RandomOptimizer
+        """)
+    kwargs = load(path, pm)
+    assert {p.name: p.status for p in pm.plugins()}[module] == "active"
+    cls = pm.get("optimizer", "LocalOptimizer")
+    assert cls.__module__ == module
+    assert kwargs["opt_selector"].avail_opts[0] == (cls, {"popsize": 4}, {})
+    assert load(path, pm)["opt_selector"].avail_opts[0][0] is cls  # loading twice is fine
+
+
+def test_local_plugin_that_cannot_be_imported(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, "plugins: [ok_not, rf_missing_plugin_q]\n" + MINIMAL,
+                          name="p.yml")
+    with pytest.raises(RunFileError, match=where(path, 1, "plugins[0]")
+                       + "cannot import plugin module 'ok_not'"):
+        load(path, pm)
+
+
+def test_local_plugin_that_fails(tmp_path: Path, pm: PluginManager) -> None:
+    module = unique("badplug")
+    (tmp_path / f"{module}.py").write_text(
+        "from glompo_core import hookimpl\n\n@hookimpl\n"
+        "def glompo_register_optimizer(register):\n    pass\n")
+    path = write_run_file(tmp_path, f"plugins:\n  - {module}\n" + MINIMAL)
+    with pytest.warns(RuntimeWarning), pytest.raises(
+            RunFileError, match=where(path, 2, "plugins[0]") + f"plugin '{module}' failed: "
+            ".*did you mean 'glompo_register_optimizers'"):
+        load(path, pm)
+
+
+def test_plugins_must_be_a_list_of_names(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, "plugins: mymod\n" + MINIMAL)
+    with pytest.raises(RunFileError, match=where(path, 1, "plugins") + "expected a list"):
+        load(path, pm)
+
+
+# ============================================================================ components
+
+
+def test_list_of_exit_conditions_is_combined_with_or(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    exit_conditions:
+      - MaxFuncCalls: {fmax: 1000}
+      - "MaxSeconds(session_max=60)"
+      - TargetCost: {target: 0.5}
+    """))
+    cond = load(path, pm)["exit_conditions"]
+    assert str(cond) == ("MaxFuncCalls(fmax=1000) | MaxSeconds(session_max=60, overall_max=None)"
+                         " | TargetCost(target=0.5, atol=1e-06)")
+    assert [type(leaf) for leaf in cond.leaves()] == [MaxFuncCalls, MaxSeconds, TargetCost]
+
+
+def test_stopper_mapping_with_bounds(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    bounds: [-1, 1]
+    stoppers:
+      - ParameterDistance: {bounds: bounds, relative_distance: 0.1}
+      - "BestUnmoving(calls=10) & ParameterDistance(bounds, relative_distance=0.2)"
+    """))
+    cond = load(path, pm)["stoppers"]
+    leaves = cond.leaves()
+    assert [type(leaf) for leaf in leaves] == [ParameterDistance, BestUnmoving, ParameterDistance]
+    for leaf in (leaves[0], leaves[2]):
+        np.testing.assert_array_equal(np.asarray(leaf.bounds), [[-1, 1]] * 3)
+    assert str(cond) == ("ParameterDistance(bounds, relative_distance=0.1, test_all=False) | "
+                         "[BestUnmoving(calls=10, tol=0) & ParameterDistance(bounds, "
+                         "relative_distance=0.2, test_all=False)]")
+
+
+def test_optimizer_init_call_form(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - RandomOptimizer: {init: {popsize: 6, iters: 5}, call: {}}
+              - random: {init: {popsize: 3}}
+              - RandomOptimizer:
+              - RandomOptimizer
+            allow_spawn:
+              - IterSpawnStop: {max_calls: 500}
+              - NOptimizersSpawnStop: {max_opts: 4}
+        """)
+    selector = load(path, pm)["opt_selector"]
+    assert selector.avail_opts == [(RandomOptimizer, {"popsize": 6, "iters": 5}, {}),
+                                   (RandomOptimizer, {"popsize": 3}, {}),
+                                   (RandomOptimizer, {}, {}), (RandomOptimizer, {}, {})]
+    assert [type(c) for c in selector.allow_spawn] == [IterSpawnStop, NOptimizersSpawnStop]
+    assert selector.allow_spawn[0].max_calls == 500
+
+
+def test_optimizer_form_with_an_unknown_section(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - RandomOptimizer: {init: {popsize: 6}, cal: {}}
+        """)
+    with pytest.raises(RunFileError, match=where(
+            path, 5, "opt_selector.CycleSelector.avail_opts[0].RandomOptimizer")
+            + re.escape("unknown key(s) ['cal'] for optimizer 'RandomOptimizer'")):
+        load(path, pm)
+
+
+def test_bad_spawn_control_argument(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector:
+            avail_opts: [RandomOptimizer]
+            allow_spawn:
+              - IterSpawnStop: {max_calls: 500}
+              - NOptimizersSpawnStop: {max_opts: -1}
+        """)
+    with pytest.raises(RunFileError, match=where(
+            path, 7, "opt_selector.CycleSelector.allow_spawn[1].NOptimizersSpawnStop")
+            + "NOptimizersSpawnStop: "):
+        load(path, pm)
+
+
+def test_component_written_wrongly(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    x0_generator: {RandomGenerator: {}, IncumbentGenerator: {}}
+    """))
+    with pytest.raises(RunFileError, match=where(path, 6, "x0_generator")
+                       + re.escape("a generator is written as Name or {Name: {argument: value}}")):
+        load(path, pm)
+
+
+def test_generator_backend_and_settings(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + snippet("""
+    x0_generator: IncumbentGenerator
+    backend: {processes: {start_method: spawn}}
+    stopcheck_interval: 5
+    end_timeout: null
+    """))
+    kwargs = load(path, pm)
+    assert type(kwargs["x0_generator"]).__name__ == "IncumbentGenerator"
+    assert kwargs["backend"] == "processes"
+    assert kwargs["backend_kwargs"] == {"start_method": "spawn"}
+    assert kwargs["stopcheck_interval"] == 5
+    assert kwargs["end_timeout"] is None
+
+
+def test_unknown_backend(tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL + "backend: dask\n")
+    with pytest.raises(UnknownComponentError,
+                       match=re.escape(f"(from {path}:6, key 'backend')") + ".*glompo-dask"):
+        load(path, pm)
