@@ -24,7 +24,7 @@ def test_base_optimizer_is_abstract() -> None:
 def test_bad_workers_and_unknown_arguments() -> None:
     with pytest.raises(ValueError, match="workers must be a whole number >= 1"):
         RandomOptimizer(workers=0)
-    with pytest.raises(TypeError, match="unexpected argument.*'sigma'"):
+    with pytest.raises(TypeError, match=r"unexpected argument.*'sigma'"):
         RandomOptimizer(sigma=3)
     with pytest.raises(ValueError, match="popsize"):
         RandomOptimizer(popsize=0)

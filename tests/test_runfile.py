@@ -164,7 +164,7 @@ def test_run_file_must_be_a_mapping(tmp_path: Path, pm: PluginManager) -> None:
 
 
 def test_missing_file(tmp_path: Path, pm: PluginManager) -> None:
-    with pytest.raises(RunFileError, match="cannot read run file .*nope.yml"):
+    with pytest.raises(RunFileError, match=r"cannot read run file .*nope\.yml"):
         load(tmp_path / "nope.yml", pm)
 
 
@@ -348,6 +348,15 @@ def test_task_module_that_does_not_exist(tmp_path: Path, pm: PluginManager) -> N
     path = write_run_file(tmp_path, MINIMAL.replace("Rastrigin", "rf_nowhere_xyz:Task"))
     with pytest.raises(RunFileError, match=where(path, 1, "task")
                        + "cannot import module 'rf_nowhere_xyz'"):
+        load(path, pm)
+
+
+def test_task_module_with_a_syntax_error(tmp_path: Path, pm: PluginManager) -> None:
+    module = unique("broken")
+    (tmp_path / f"{module}.py").write_text("def f(x):\nreturn x\n")
+    path = write_run_file(tmp_path, MINIMAL.replace("Rastrigin", f"{module}:f"))
+    with pytest.raises(RunFileError, match=where(path, 1, "task") + f"cannot import module "
+                       f"'{module}': IndentationError: "):
         load(path, pm)
 
 
