@@ -1,0 +1,32 @@
+"""Every bundled example runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from glompo_core.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("run_file", sorted(EXAMPLES.glob("*.yml")), ids=lambda p: p.name)
+def test_run_file_examples(run_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["run", str(run_file), "--no-progress", "--set", f"working_dir={out}"])
+    assert code == 0
+    summary = yaml.safe_load((out / "glompo_manager_log.yml").read_text())
+    assert summary["Counters"]["Function Evaluations"] > 0
+    assert summary["Solution"]["fx"] is not None
+
+
+def test_python_example(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "python_api.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "best fx =" in proc.stdout
+    assert (tmp_path / "runs" / "python_api" / "glompo_manager_log.yml").exists()
