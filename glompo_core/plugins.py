@@ -180,7 +180,6 @@ class PluginManager:
                                f"ignored: the name is already used by {seen.distribution} "
                                f"{seen.version}")
                     warnings.warn(message, RuntimeWarning, stacklevel=3)
-                    _log.warning(message)
                 continue  # else the same distribution seen twice on sys.path
             if ep.name in self.disabled:
                 self._plugins[ep.name] = PluginInfo(ep.name, dist_name, dist_version, "disabled",
@@ -197,7 +196,6 @@ class PluginManager:
     def _fail(self, name: str, distribution: str, version: str, reason: str) -> None:
         message = f"GloMPO plugin {name!r} ({distribution} {version}) failed to load: {reason}"
         warnings.warn(message, RuntimeWarning, stacklevel=3)
-        _log.warning(message)
         self._plugins[name] = PluginInfo(name, distribution, version, "failed", reason)
         for kind_reg in self._registry.values():
             for key in [k for k, info in kind_reg.items() if info.plugin == name]:

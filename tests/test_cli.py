@@ -203,7 +203,8 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exit_info.value.code == 2
     assert "COMMAND" in capsys.readouterr().err
-    assert {"run", "plugins"} <= set(build_parser()._subparsers._group_actions[0].choices)
+    help_text = build_parser().format_help()
+    assert "run" in help_text and "plugins" in help_text
 
 
 def _env() -> dict[str, str]:

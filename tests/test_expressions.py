@@ -53,7 +53,7 @@ CASES = [("stopper", c) for c in _stoppers()] + [("exit_condition", c) for c in 
 
 
 @pytest.mark.parametrize(("kind", "cond"), CASES, ids=lambda v: str(v)[:50])
-def test_round_trip_of_str(pm: PluginManager, kind: str, cond: object) -> None:
+def test_round_trip_of_str(pm: PluginManager, kind: str, cond: Any) -> None:
     text = str(cond)
     parsed = parse_expression(text, kind, pm, bounds=BOUNDS)
     assert str(parsed) == text
@@ -62,7 +62,7 @@ def test_round_trip_of_str(pm: PluginManager, kind: str, cond: object) -> None:
 
 
 @pytest.mark.parametrize(("kind", "cond"), CASES, ids=lambda v: str(v)[:50])
-def test_round_trip_of_the_summary_form(pm: PluginManager, kind: str, cond: object) -> None:
+def test_round_trip_of_the_summary_form(pm: PluginManager, kind: str, cond: Any) -> None:
     """The summary prints '= True' per condition, '[ ]' groups and newlines: accepted."""
     summary = cond.str_with_result()
     assert "= None" in summary
@@ -85,7 +85,7 @@ def test_keyword_values_true_false_none_are_kept(pm: PluginManager) -> None:
                             pm)
     assert isinstance(cond, MaxSeconds)
     assert str(cond) == "MaxSeconds(session_max=60, overall_max=None)"
-    stop = parse_expression("ParameterDistance(bounds, relative_distance=0.1, test_all=True)",
+    stop: Any = parse_expression("ParameterDistance(bounds, relative_distance=0.1, test_all=True)",
                             "stopper", pm, bounds=BOUNDS)
     assert stop.test_all is True
     stop = parse_expression("ParameterDistance(bounds, relative_distance=0.1, test_all = False)"
@@ -94,7 +94,7 @@ def test_keyword_values_true_false_none_are_kept(pm: PluginManager) -> None:
 
 
 def test_bounds_are_substituted(pm: PluginManager) -> None:
-    cond = parse_expression("ParameterDistance(bounds, relative_distance=0.05)", "stopper", pm,
+    cond: Any = parse_expression("ParameterDistance(bounds, relative_distance=0.05)", "stopper", pm,
                             bounds=BOUNDS)
     assert isinstance(cond, ParameterDistance)
     np.testing.assert_array_equal(np.asarray(cond.bounds), BOUNDS)
@@ -128,8 +128,8 @@ class AnyArgsPlugin:
 
 def test_literal_arguments() -> None:
     pm = PluginManager(load_entrypoints=False, plugins=[("anyargs", AnyArgsPlugin())])
-    cond = parse_expression("AnyArgs(-inf, values=[1, -2.5, inf, (3, 'a')], label={'k': None})",
-                            "stopper", pm)
+    text = "AnyArgs(-inf, values=[1, -2.5, inf, (3, 'a')], label={'k': None})"
+    cond: Any = parse_expression(text, "stopper", pm)
     assert cond.limit == float("-inf")
     assert cond.values == [1, -2.5, float("inf"), (3, "a")]
     assert cond.label == {"k": None}
@@ -145,7 +145,7 @@ def test_literal_arguments() -> None:
 
 
 def test_precedence_and_binds_tighter_than_or(pm: PluginManager) -> None:
-    cond = parse_expression("BestUnmoving(calls=1) | MinFuncCalls(min_pts=2) & "
+    cond: Any = parse_expression("BestUnmoving(calls=1) | MinFuncCalls(min_pts=2) & "
                             "EvaluationsUnmoving(calls=3)", "stopper", pm)
     assert type(cond).__name__ == "_Or"
     assert isinstance(cond.first, BestUnmoving)
