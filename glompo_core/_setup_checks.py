@@ -198,12 +198,12 @@ def history_window(stoppers: Combinable | None) -> int | None:
 def make_logger(summary_files: int, n_parms: int, window: int | None, pm: PluginManager,
                 exit_conditions: Any) -> BaseLogger:
     expected = _expected_rows(exit_conditions)
-    build_plot = summary_files >= 2
     if summary_files >= 3:
+        # the file holds every row: plots read it back, memory stays bounded
         cls = pm.get("logger", "FileLogger", source="summary_files=3")
-        logger: BaseLogger = cls(n_parms, expected, build_plot, window=window)
+        logger: BaseLogger = cls(n_parms, expected, False, window=window)
         return logger
-    return BaseLogger(n_parms, expected, build_plot, window=window)
+    return BaseLogger(n_parms, expected, summary_files >= 2, window=window)
 
 
 def _expected_rows(exit_conditions: Any) -> int:

@@ -125,6 +125,26 @@ def glompo_register_tasks(register: Register) -> None:
     """
 
 
+# --------------------------------------------------------------------------- run services
+
+
+@hookspec(firstresult=True)
+def glompo_create_visualisation(manager: ManagerView, settings: dict[str, Any]) -> Any:
+    """Build the live visualisation of a run (``setup(visualisation=True)``).
+
+    :param manager: read-only view of the manager.
+    :param settings: the run's ``visualisation_args`` (e.g. ``{'record_movie': True}``).
+    :return: an object implementing lifecycle hooks (``@hookimpl`` methods); the manager
+        registers it for the run's duration so it sees every event, and unregisters it at
+        the end. None if this plugin does not provide one.
+
+    ``firstresult``: the first plugin that returns an object wins (glompo-scope provides
+    ``GloMPOScope``). Called once per session, before ``glompo_run_started``. An
+    exception ends the set-up with that error; one raised later by the object's hooks
+    disables it for the rest of the run.
+    """
+
+
 # --------------------------------------------------------------------------- lifecycle
 
 
@@ -264,6 +284,8 @@ REGISTRATION_HOOKS = {
     "backend": "glompo_register_backends",
     "task": "glompo_register_tasks",
 }
+
+SERVICE_HOOKS = ("glompo_create_visualisation",)
 
 LIFECYCLE_HOOKS = (
     "glompo_run_started",

@@ -320,6 +320,8 @@ class GloMPOManager:
         aggressive_stop: bool = False,
         end_timeout: float | None = None,
         split_printstreams: bool = True,
+        visualisation: bool = False,
+        visualisation_args: dict[str, Any] | None = None,
         *,
         seed: int | None = None,
         backend_kwargs: dict[str, Any] | None = None,
@@ -388,6 +390,11 @@ class GloMPOManager:
         split_printstreams
             Send what each optimizer prints to its own files in
             ``glompo_optimizer_printstreams/``.
+        visualisation
+            Draw the run live (and/or record a movie) with the glompo-scope plugin.
+        visualisation_args
+            Arguments of the visualisation (``GloMPOScope``: ``record_movie``,
+            ``x_range``, ``log_scale``, ...).
         seed
             Seed of every random choice of the run: each optimizer, generator and
             selector gets a child seed. With the threads backend and ``max_jobs=1`` a
@@ -442,6 +449,14 @@ class GloMPOManager:
         self.end_timeout = float(end_timeout)
         self.split_printstreams = bool(split_printstreams)
         self.seed = checks.check_seed(seed)
+        self.visualisation = bool(visualisation)
+        self.visualisation_args = dict(visualisation_args or {})
+        if self.visualisation and not self._pm.has_visualisation():
+            from glompo_core.errors import UnknownComponentError
+
+            raise UnknownComponentError("visualisation=True needs the glompo-scope plugin, "
+                                        "which is not installed: pip install glompo-scope")
+        self.scope: Any = None
         self.overwrite_existing = bool(overwrite_existing)
         self.working_dir = Path(working_dir).resolve()
         checks.prepare_working_dir(self.working_dir, self.overwrite_existing, _OUTPUT_NAMES)
@@ -792,9 +807,18 @@ class GloMPOManager:
         try:
             if router is not None:
                 router.__enter__()
+            opener = getattr(self.opt_log, "open", None)
+            if callable(opener):  # file loggers (glompo-hdf5) write glompo_log.h5
+                opener(self.working_dir / "glompo_log.h5", "w", self.checksum)
+                self._write_manager_metadata()
             self._backend_obj.start(self.task, self.max_jobs, detailed=self.is_log_detailed,
                                     timeout=self.force_terminations_after
                                     if self.allow_forced_terminations else None)
+            if self.visualisation:
+                self.scope = self._pm.create_visualisation(self._view, self.visualisation_args)
+                if self.scope is not None:
+                    self._pm.add_observer(self.scope, f"visualisation-{id(self)}")
+                    self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
             self._fire("glompo_run_started")
             self.logger.info("run started")
             self._status_report()
@@ -819,6 +843,7 @@ class GloMPOManager:
                 if now - self.last_status >= self.status_interval:
                     self.last_status = now
                     self._status_report()
+                self.opt_log.flush()  # file loggers write their buffered rows here
                 self._drain_events(_LOOP_WAIT)
         except KeyboardInterrupt:
             self._request_exit("interrupted by SIGINT (Ctrl-C)")
@@ -873,6 +898,7 @@ class GloMPOManager:
         self._drain_events(0)
         self._fire("glompo_run_finished", result=self.result, reason=self.exit_reason or "")
         try:
+            self._write_manager_metadata()
             self.opt_log.flush()
         except Exception:
             self.logger.exception("the log could not be flushed")
@@ -892,9 +918,19 @@ class GloMPOManager:
             self.opt_log.close()
         except Exception:
             self.logger.exception("the log could not be closed")
+        if self.scope is not None:
+            self._pm.remove_observer(f"visualisation-{id(self)}")
         self.logger.info("run ended: %s; %d evaluations, best fx=%s",
                          (self.exit_reason or "").replace("\n", " "), self.f_counter,
                          self.result.fx)
+
+    def _write_manager_metadata(self) -> None:
+        """Give the log the run's settings and state (the summary's facts) as metadata."""
+        from glompo_core.summary import summary_dict
+
+        for section, content in summary_dict(self).items():
+            self.opt_log.put_manager_metadata(section, content)
+        self.opt_log.put_manager_metadata("checksum", self.checksum)
 
     def _opts_end_status(self) -> dict[int, str]:
         return {oid: rec.status for oid, rec in self._opts.items()}

@@ -237,6 +237,19 @@ class BaseLogger:
             raise KeyError(f"no column {track!r}; columns are {list(hist._cols)}")
         return hist.column(track)
 
+    def full_history(self, opt_id: int, track: str) -> np.ndarray:
+        """Every row of a column of ``opt_id``'s history (for plots and analysis).
+
+        The in-memory logger has every row only with ``build_traj_plot=True`` (else it
+        raises); file loggers read them back from their file.
+        """
+        hist = self._hist.get(opt_id)
+        if hist is not None and len(hist) < hist.total:
+            raise RuntimeError("the in-memory log keeps only the most recent evaluations; "
+                               "build it with build_traj_plot=True (summary_files >= 2) or use a "
+                               "file logger (summary_files=3) to read the whole history")
+        return self.get_history(opt_id, track)
+
     def get_metadata(self, opt_id: int, key: str) -> Any:
         """Return metadata ``key`` of optimizer ``opt_id``."""
         return self._meta[opt_id][key]

@@ -66,15 +66,17 @@ def plot_trajectory(log: BaseLogger, path: str | Path, *, log_scale: bool = Fals
     path = Path(path)
     fig, ax = plt.subplots(figsize=(10, 6), dpi=100)
     cmap = plt.get_cmap("tab20")
-    all_fx = [log.get_history(o, "fx") for o in log.opt_ids if log.has_iter_history(o)]
+    all_fx = [log.full_history(o, "fx") for o in log.opt_ids if log.has_iter_history(o)]
     floor = min((float(np.nanmin(f[np.isfinite(f)])) for f in all_fx
                  if np.isfinite(f).any()), default=0.0)
     labelled: set[str] = set()
     for i, opt_id in enumerate(log.opt_ids):
         if not log.has_iter_history(opt_id):
             continue
-        ids = log.get_history(opt_id, "call_id")
-        fx = np.array(log.get_history(opt_id, "fx_best" if best_fx else "fx"), dtype=float)
+        ids = log.full_history(opt_id, "call_id")
+        fx = np.array(log.full_history(opt_id, "fx"), dtype=float)
+        if best_fx:
+            fx = np.fmin.accumulate(np.where(np.isfinite(fx), fx, np.nan))
         if ids.size == 0:
             continue
         if log_scale:
@@ -111,7 +113,7 @@ def plot_trajectories(log: BaseLogger, directory: str | Path,
     written = [plot_trajectory(log, directory / "trajectories.png", end_status=end_status),
                plot_trajectory(log, directory / "trajectories_best.png", best_fx=True,
                                end_status=end_status)]
-    values = np.concatenate([log.get_history(o, "fx") for o in log.opt_ids
+    values = np.concatenate([log.full_history(o, "fx") for o in log.opt_ids
                              if log.has_iter_history(o)] or [np.empty(0)])
     if _spans_decades(values):
         written.append(plot_trajectory(log, directory / "trajectories_log.png", log_scale=True,
@@ -139,7 +141,7 @@ def plot_optimizer_trials(log: BaseLogger, path: str | Path, opt_id: int | None 
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for oid in [opt_id] if opt_id is not None else log.opt_ids:
-        x = np.asarray(log.get_history(oid, "x"))
+        x = np.asarray(log.full_history(oid, "x"))
         if x.size == 0:
             continue
         fig, ax = plt.subplots(figsize=(10, 6), dpi=100)

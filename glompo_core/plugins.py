@@ -247,7 +247,8 @@ class PluginManager:
         return self._plugins[name]
 
     def _check_hook_names(self, plugin: Any, name: str) -> None:
-        known = set(hookspecs.REGISTRATION_HOOKS.values()) | set(hookspecs.LIFECYCLE_HOOKS)
+        known = (set(hookspecs.REGISTRATION_HOOKS.values()) | set(hookspecs.LIFECYCLE_HOOKS)
+                 | set(hookspecs.SERVICE_HOOKS))
         for attr in dir(plugin):
             if not attr.startswith(hookspecs.PROJECT_NAME + "_"):
                 continue
@@ -412,6 +413,25 @@ class PluginManager:
                 self._muted.add(impl.plugin_name)
                 _log.exception("plugin %r raised in %s; it is disabled for the rest of the run",
                                impl.plugin_name, hook_name)
+
+    def create_visualisation(self, manager: Any, settings: dict[str, Any]) -> Any:
+        """Ask the plugins for a live visualisation (see ``glompo_create_visualisation``).
+
+        Raises
+        ------
+        UnknownComponentError
+            No installed plugin provides one (it says to ``pip install glompo-scope``).
+        """
+        caller = self.hook_manager.hook.glompo_create_visualisation
+        if not caller.get_hookimpls():
+            raise UnknownComponentError(
+                "visualisation=True needs a plugin that draws the run, and none is installed: "
+                "pip install glompo-scope")
+        return caller(manager=manager, settings=dict(settings))
+
+    def has_visualisation(self) -> bool:
+        """True if an installed plugin implements ``glompo_create_visualisation``."""
+        return bool(self.hook_manager.hook.glompo_create_visualisation.get_hookimpls())
 
     def add_observer(self, observer: Any, name: str) -> None:
         """Register a run-scoped object implementing lifecycle hooks (e.g. a scope)."""

@@ -410,9 +410,22 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
             kwargs["backend_kwargs"] = {**bkw, **extra}
     if data.get("checkpoint_control") is not None:
         kwargs["checkpoint_control"] = data["checkpoint_control"]
-    for key in ("visualisation", "visualisation_args"):
-        if data.get(key) not in (None, False):
-            raise run.error("live visualisation needs the glompo-scope plugin, not available "
-                            "in this version of the run-file reader", key)
+    vis = data.get("visualisation")
+    vis_args = data.get("visualisation_args")
+    if isinstance(vis, dict):  # `visualisation: {record_movie: true}` turns it on with args
+        vis_args = {**vis, **(vis_args or {})}
+        vis = True
+    if vis is not None and not isinstance(vis, bool):
+        raise run.error("expected true/false or a mapping of the visualisation's arguments",
+                        "visualisation")
+    if vis_args is not None and not isinstance(vis_args, dict):
+        raise run.error("expected a mapping of the visualisation's arguments",
+                        "visualisation_args")
+    if vis:
+        if not pm.has_visualisation():
+            raise run.error("live visualisation needs the glompo-scope plugin, which is not "
+                            "installed: pip install glompo-scope", "visualisation")
+        kwargs["visualisation"] = True
+        kwargs["visualisation_args"] = vis_args or {}
     kwargs["plugin_manager"] = pm
     return kwargs

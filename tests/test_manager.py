@@ -663,3 +663,39 @@ def test_trajectory_plots_at_summary_level_2(tmp_path: Path) -> None:
                for o in manager.opt_log.opt_ids) == manager.f_counter
     assert (run / "glompo_manager_log.yml").exists()
     assert not (run / "glompo_log.h5").exists()
+
+
+def test_visualisation_comes_from_a_plugin(tmp_path: Path) -> None:
+    with pytest.raises(LookupError, match="pip install glompo-scope"):
+        make(tmp_path, visualisation=True)
+
+    class FakeScope:
+        def __init__(self) -> None:
+            self.batches = 0
+            self.finished = False
+
+        @hookimpl
+        def glompo_iteration_batch(self, fx: Any) -> None:
+            self.batches += 1
+
+        @hookimpl
+        def glompo_run_finished(self) -> None:
+            self.finished = True
+
+    made: list[tuple[FakeScope, dict[str, Any]]] = []
+
+    class Provider:
+        @hookimpl
+        def glompo_create_visualisation(self, settings: dict[str, Any]) -> FakeScope:
+            scope = FakeScope()
+            made.append((scope, settings))
+            return scope
+
+    pm = plugin_manager(("step", StepPlugin()), ("fake-scope", Provider()))
+    manager = make(tmp_path, plugin_manager=pm, visualisation=True,
+                   visualisation_args={"record_movie": False})
+    manager.start_manager()
+    scope, settings = made[0]
+    assert settings == {"record_movie": False} and manager.scope is scope
+    assert scope.batches > 0 and scope.finished
+    assert not any(p is scope for p in pm.hook_manager.get_plugins())  # unregistered at the end

@@ -571,7 +571,8 @@ def _spec_functions() -> dict[str, Any]:
 
 def test_every_hookspec_documents_every_argument() -> None:
     specs = _spec_functions()
-    assert len(specs) == len(hookspecs.REGISTRATION_HOOKS) + len(hookspecs.LIFECYCLE_HOOKS)
+    assert len(specs) == (len(hookspecs.REGISTRATION_HOOKS) + len(hookspecs.LIFECYCLE_HOOKS)
+                          + len(hookspecs.SERVICE_HOOKS))
     for name, fn in specs.items():
         doc = inspect.getdoc(fn)
         assert doc, f"{name} has no docstring"
@@ -583,9 +584,10 @@ def test_hook_tables_match_the_hookspecs() -> None:
     specs = set(_spec_functions())
     registration = set(hookspecs.REGISTRATION_HOOKS.values())
     lifecycle = set(hookspecs.LIFECYCLE_HOOKS)
+    services = set(hookspecs.SERVICE_HOOKS)
     assert len(lifecycle) == len(hookspecs.LIFECYCLE_HOOKS)
-    assert not registration & lifecycle
-    assert registration | lifecycle == specs
+    assert not registration & lifecycle and not services & (registration | lifecycle)
+    assert registration | lifecycle | services == specs
     for kind, hook in hookspecs.REGISTRATION_HOOKS.items():
         assert hook == f"glompo_register_{kind}s"
         assert list(inspect.signature(getattr(hookspecs, hook)).parameters) == ["register"]

@@ -1,0 +1,29 @@
+"""glompo-cma: CMA-ES (pycma) as a GloMPO child optimizer.
+
+>>> from glompo_cma import CMAOptimizer  # doctest: +SKIP
+
+Run files and selectors name it ``CMAOptimizer`` or ``cma`` once the distribution is
+installed (entry point ``cma = "glompo_cma.hooks"`` in group ``glompo``).
+
+:class:`CMAOptimizer` is imported lazily, so ``import glompo_cma`` does not import
+:mod:`cma`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from glompo_core import __version__
+
+if TYPE_CHECKING:
+    from glompo_cma.optimizer import CMAOptimizer, load_covariances
+
+__all__ = ["CMAOptimizer", "__version__", "load_covariances"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("CMAOptimizer", "load_covariances"):
+        from glompo_cma import optimizer
+
+        return getattr(optimizer, name)
+    raise AttributeError(f"module 'glompo_cma' has no attribute {name!r}")

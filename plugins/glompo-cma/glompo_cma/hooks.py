@@ -1,0 +1,22 @@
+"""GloMPO hook implementations of glompo-cma (the ``cma`` entry point of group ``glompo``).
+
+Only ``@hookimpl`` functions live here. Importing this module imports neither
+:mod:`cma` nor :mod:`glompo_cma.optimizer`: the optimizer class is imported when the
+registration hook runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from glompo_core import hookimpl
+
+__all__ = ["glompo_register_optimizers"]
+
+
+@hookimpl
+def glompo_register_optimizers(register: Callable[..., None]) -> None:
+    """Register :class:`~glompo_cma.optimizer.CMAOptimizer` as ``CMAOptimizer`` (alias ``cma``)."""
+    from glompo_cma.optimizer import CMAOptimizer
+
+    register("CMAOptimizer", CMAOptimizer, aliases=("cma",))

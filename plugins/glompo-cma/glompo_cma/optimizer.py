@@ -1,0 +1,447 @@
+"""CMAOptimizer: CMA-ES (pycma's ask-and-tell interface) as a GloMPO child optimizer."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cma
+import numpy as np
+from glompo_core.optimizers import BaseOptimizer, evaluate_population
+from glompo_core.result import MinimizeResult
+
+__all__ = ["SAMPLERS", "CMAOptimizer", "load_covariances"]
+
+#: Allowed values of ``sampler``: pycma's full covariance matrix, or a restricted
+#: covariance model of :mod:`cma.restricted_gaussian_sampler`.
+SAMPLERS = ("full", "GaussVDSampler", "GaussVkDSampler")
+
+#: Options handled by :class:`CMAOptimizer` itself (not passed to pycma).
+_OWN_OPTIONS = ("minsigma", "maxsigma", "storeC")
+
+#: Name of the covariance file written with ``storeC=True``.
+COVARIANCE_FILE = "cma_C.npy"
+
+_NPY_HEADER_BYTES = 256  # fixed size of the .npy header of the covariance file
+
+
+def _check_cmasettings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Validate pycma options with pycma's own checker; return them under their full names."""
+    checker = cma.CMAOptions()
+    try:
+        checker.check_values(dict(settings))
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise ValueError(
+            f"unknown CMA-ES setting in **cmasettings: {first[0] if first else exc}. "
+            f"{first[1] if len(first) > 1 else ''} Accepted are pycma's options "
+            "(cma.CMAOptions()) and minsigma, maxsigma, storeC."
+        ) from None
+    return {checker.corrected_key(key): value for key, value in settings.items()}
+
+
+def _write_npy_header(file: Any, n_rows: int, dims: int) -> None:
+    """Write a fixed-size version 1.0 ``.npy`` header for an array of shape (n_rows, d, d)."""
+    header = ("{'descr': '<f8', 'fortran_order': False, "
+              f"'shape': ({n_rows}, {dims}, {dims}), }}")
+    pad = _NPY_HEADER_BYTES - 10 - len(header) - 1
+    file.seek(0)
+    file.write(b"\x93NUMPY\x01\x00")
+    file.write((_NPY_HEADER_BYTES - 10).to_bytes(2, "little"))
+    file.write(header.encode("latin1") + b" " * pad + b"\n")
+
+
+def load_covariances(path: str | os.PathLike[str]) -> np.ndarray:
+    """Load the covariance matrices written by ``storeC=True``.
+
+    The file is a standard ``.npy`` file, so ``numpy.load`` reads it too; this helper
+    only exists for discoverability.
+
+    Parameters
+    ----------
+    path
+        ``cma_C.npy`` in the optimizer's ``keep_files`` directory (or that directory).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (iterations, d, d): pycma's matrix ``C`` after each iteration (the
+        covariance of the sampling distribution is ``sigma**2 * C``).
+    """
+    file = Path(path)
+    if file.is_dir():
+        file = file / COVARIANCE_FILE
+    return np.load(file)
+
+
+class CMAOptimizer(BaseOptimizer):
+    """CMA-ES through pycma's ask-and-tell interface.
+
+    The optimizer is also usable stand-alone (without a manager), and
+    :meth:`minimize` may be called several times, on different functions: each call
+    starts a fresh CMA-ES.
+
+    It declares no :attr:`scaling`: it searches in the task's own units and
+    ``sigma0`` is in those units. To search in the manager's scaled space, subclass
+    it with ``scaling = "std"`` (parameters in [-1, 1]) or ``"linear"`` ([0, 1]);
+    ``sigma0`` is then in scaled units.
+
+    Parameters
+    ----------
+    _opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed, _workers, _backend
+        See :class:`~glompo_core.optimizers.BaseOptimizer`.
+    sigma0
+        Initial standard deviation of the multivariate normal distribution from which
+        trials are drawn, in the units of the parameters (> 0). One value for all
+        parameters, so all parameters should be scaled alike.
+    sampler
+        ``'full'`` (pycma's full covariance matrix), ``'GaussVDSampler'`` (VD-CMA) or
+        ``'GaussVkDSampler'`` (VkD-CMA): restricted covariance models, linear in the
+        dimension, for large problems.
+    verbose
+        If True, pycma prints its status line (every ``verb_disp`` iterations, 100 by
+        default); if False nothing is printed.
+    keep_files
+        Directory (created if needed) for pycma's data files (``cma_*.dat``) and the
+        ``cma_C.npy`` covariance file. None: no file is written at all.
+    force_injects
+        If True, injected vectors are placed exactly in the next population; if
+        False or None, an injection nudges the distribution towards the vector (see
+        ``cma.CMAEvolutionStrategy.inject``).
+    injection_interval
+        None: injections from the manager only update the incumbent. An integer:
+        an injection is also passed to CMA-ES if at least that many iterations
+        passed since the last one passed to it.
+    workers, seed
+        See :class:`~glompo_core.optimizers.BaseOptimizer`. ``seed`` seeds the
+        optimizer's own random generator: a seeded optimizer repeats exactly,
+        independently of other optimizers running in other threads.
+    **cmasettings
+        Any pycma option (``cma.CMAOptions()`` lists them), e.g. ``popsize``,
+        ``maxfevals``, ``tolfun``, ``tolstagnation``, ``timeout``, ``CMA_elitist``,
+        plus:
+
+        * ``minsigma``: terminate when the step size sigma falls below it;
+        * ``maxsigma``: keep sigma at most this value;
+        * ``storeC``: if True, write pycma's matrix ``C`` after every iteration to
+          ``cma_C.npy`` in ``keep_files`` (shape (iterations, d, d), see
+          :func:`load_covariances`). Needs ``keep_files`` and ``sampler='full'``.
+
+    Raises
+    ------
+    ValueError
+        An unknown sampler, ``sigma0 <= 0``, ``popsize < 2``, ``storeC`` without
+        ``keep_files`` or with a restricted sampler, an unknown pycma option, bad
+        ``minsigma``/``maxsigma``/``injection_interval``, or ``bounds`` in
+        ``cmasettings`` (bounds are given to :meth:`minimize`).
+
+    Notes
+    -----
+    1. ``x0`` is force-injected, so it is evaluated in the first population.
+    2. Each iteration asks pycma for a population, evaluates it at once with
+       :func:`~glompo_core.optimizers.evaluate_population` (through the run's
+       backend inside GloMPO, by ``workers`` threads stand-alone), tells pycma the
+       values (NaN counts as +inf), then processes the manager's messages.
+    3. If ``popsize`` is not given, it is ``workers`` when ``workers > 1``, else
+       pycma's default ``4 + int(3 * log(d))``.
+    4. The bounds are given to pycma (option ``bounds``, boundary handler
+       ``BoundTransform`` by default): no point outside them is evaluated.
+    5. When pycma terminates by its own criteria (or ``minsigma``), the optimizer
+       sends message key 0 to the manager with pycma's termination reasons.
+    6. pycma draws from a ``numpy.random.RandomState`` owned by the optimizer (not
+       numpy's global state), created from ``seed`` (any non-negative integer,
+       0 included; None draws fresh entropy). The state travels with the pickled
+       ``CMAEvolutionStrategy``, so a run resumed from a checkpoint continues the same
+       sequence of populations.
+
+    References
+    ----------
+    Hansen, N. (2021). CMA-ES, Covariance Matrix Adaptation Evolution Strategy for
+    non-linear numerical optimization in Python. https://pypi.org/project/cma/
+
+    Examples
+    --------
+    >>> opt = CMAOptimizer(sigma0=0.5, verbose=False, seed=1)
+    >>> res = opt.minimize(lambda x: sum(v * v for v in x), [0.8, -0.6, 0.3],
+    ...                    [(-1.0, 1.0)] * 3)
+    >>> bool(res.fx < 1e-8)
+    True
+    """
+
+    scaling: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        _opt_id: int | None = None,
+        _signal_pipe: Any = None,
+        _results_queue: Any = None,
+        _pause_flag: Any = None,
+        _is_log_detailed: bool = False,
+        _workers: int = 1,
+        _backend: str = "threads",
+        sigma0: float = 0.05,
+        sampler: str = "full",
+        verbose: bool = True,
+        keep_files: str | os.PathLike[str] | None = None,
+        force_injects: bool | None = None,
+        injection_interval: int | None = None,
+        *,
+        workers: int | None = None,
+        seed: int | None = None,
+        **cmasettings: Any,
+    ) -> None:
+        super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
+                         _workers, _backend, workers=workers, seed=seed)
+        if not isinstance(sigma0, numbers.Real) or isinstance(sigma0, bool) \
+                or not math.isfinite(sigma0) or sigma0 <= 0:
+            raise ValueError(f"sigma0 must be a finite number > 0, got sigma0={sigma0!r}")
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(map(repr, SAMPLERS))}; "
+                             f"got sampler={sampler!r}")
+        if injection_interval is not None and (
+                not isinstance(injection_interval, numbers.Integral)
+                or isinstance(injection_interval, bool) or injection_interval < 0):
+            raise ValueError("injection_interval must be None or an integer >= 0, got "
+                             f"injection_interval={injection_interval!r}")
+        if seed is not None and (not isinstance(seed, numbers.Integral)
+                                 or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"seed must be None or an integer >= 0, got seed={seed!r}")
+
+        own = {key: cmasettings.pop(key) for key in _OWN_OPTIONS if key in cmasettings}
+        settings = _check_cmasettings(cmasettings)
+        if "bounds" in settings:
+            raise ValueError("bounds cannot be given in **cmasettings: the bounds passed to "
+                             "minimize() are given to pycma")
+        popsize = settings.get("popsize")
+        if popsize is not None and (not isinstance(popsize, numbers.Integral)
+                                    or isinstance(popsize, bool) or popsize < 2):
+            raise ValueError(f"popsize must be an integer >= 2, got popsize={popsize!r}")
+        self.minsigma = self._positive_or_none(own.get("minsigma"), "minsigma")
+        self.maxsigma = self._positive_or_none(own.get("maxsigma"), "maxsigma")
+        self.store_C = bool(own.get("storeC", False))
+        if self.store_C and keep_files is None:
+            raise ValueError("storeC=True needs keep_files: the directory where cma_C.npy is "
+                             "written")
+        if self.store_C and sampler != "full":
+            raise ValueError("storeC=True needs sampler='full' (restricted samplers have no "
+                             f"full covariance matrix); got sampler={sampler!r}")
+
+        self.sigma0 = float(sigma0)
+        self.sampler = sampler
+        self.verbose = bool(verbose)
+        self.keep_files = None if keep_files is None else Path(keep_files)
+        self.force_injects = force_injects
+        self.injection_interval = None if injection_interval is None else int(injection_interval)
+        self.cmasettings = settings
+        self.popsize: int | None = None if popsize is None else int(popsize)
+
+        self._es: cma.CMAEvolutionStrategy | None = None
+        self._rs: np.random.RandomState | None = None
+        self._bounds: np.ndarray | None = None
+        self._in_progress = False
+        self._stop = False
+        self._last_injection = 0
+        self._n_C = 0
+        self.n_iter = 0
+        self.stop_reasons: dict[str, Any] = {}
+
+    @staticmethod
+    def _positive_or_none(value: Any, name: str) -> float | None:
+        if value is None:
+            return None
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name} must be a number > 0, got {name}={value!r}")
+        return float(value)
+
+    # -- pycma set-up ---------------------------------------------------------------------
+    @property
+    def es(self) -> cma.CMAEvolutionStrategy | None:
+        """pycma's ``CMAEvolutionStrategy`` of the current (or last) :meth:`minimize`."""
+        return self._es
+
+    def _pycma_options(self, n_parms: int, bounds: np.ndarray) -> dict[str, Any]:
+        popsize = self.popsize
+        if popsize is None:
+            popsize = self.workers if self.workers > 1 else 4 + int(3 * math.log(n_parms))
+        opts: dict[str, Any] = {
+            "popsize": popsize,
+            "bounds": [bounds[:, 0].tolist(), bounds[:, 1].tolist()],
+            "signals_filename": "",  # never read cma_signals.in from the current directory
+        }
+        if not self.verbose:
+            opts.update(verbose=-9, verb_disp=0)
+        if self.keep_files is None:
+            opts["verb_log"] = 0
+        else:
+            opts["verb_filenameprefix"] = str(self.keep_files / "cma_")
+        user = dict(self.cmasettings)
+        if "randn" not in user:
+            # pycma samples with opts['randn']: give it a generator of our own, so that
+            # optimizers in other threads do not share numpy's global state.
+            if self.seed is None:
+                self._rs = np.random.RandomState()
+            else:
+                self._rs = np.random.RandomState(
+                    np.random.MT19937(np.random.SeedSequence(int(self.seed))))
+            opts["randn"] = self._rs.randn
+            opts["seed"] = np.nan  # pycma: do not touch numpy's global random state
+        elif self.seed is not None:
+            opts["seed"] = self.seed
+        if self.sampler != "full":
+            from cma import restricted_gaussian_sampler as rgs
+
+            sampler_cls = getattr(rgs, self.sampler)
+            opts = sampler_cls.extend_cma_options(opts)
+            sampler_opts = dict(user.pop("CMA_sampler_options", None) or {})
+            if self._rs is not None:
+                sampler_opts.setdefault("randn", self._rs.randn)
+            opts["CMA_sampler_options"] = sampler_opts
+        opts.update(user)
+        return opts
+
+    def _start(self, x0: Sequence[float], bounds: Sequence[tuple[float, float]]) -> None:
+        b = np.array(bounds, dtype=float)
+        x = np.array(x0, dtype=float).ravel()
+        if b.ndim != 2 or b.shape[1] != 2 or len(b) != len(x):
+            raise ValueError(f"bounds must be one (min, max) pair per parameter of x0 "
+                             f"({len(x)}), got {bounds!r}")
+        if np.any(b[:, 0] >= b[:, 1]):
+            raise ValueError(f"every bound must have min < max, got {bounds!r}")
+        if self.keep_files is not None:
+            self.keep_files.mkdir(parents=True, exist_ok=True)
+        self._bounds = b
+        self._es = cma.CMAEvolutionStrategy(x.tolist(), self.sigma0,
+                                            self._pycma_options(len(x), b))
+        self._es.inject([self._genotype(x)], force=True)  # x0 is in the first population
+        self.incumbent = {"x": None, "fx": float("inf")}
+        self.n_iter = 0
+        self._last_injection = 0
+        self._n_C = 0
+        self.stop_reasons = {}
+        if self.store_C:
+            assert self.keep_files is not None
+            with open(self.keep_files / COVARIANCE_FILE, "wb") as file:
+                _write_npy_header(file, 0, len(x))
+
+    def _genotype(self, x: np.ndarray) -> np.ndarray:
+        """The pycma genotype whose phenotype is ``x`` (undoes the boundary transformation)."""
+        assert self._es is not None
+        es = self._es
+        geno = es.gp.geno(np.array(x, dtype=float), from_bounds=es.boundary_handler.inverse,
+                          copy=True)
+        return np.asarray(geno, dtype=float)
+
+    def _store_C(self) -> None:
+        assert self._es is not None and self.keep_files is not None
+        C = np.ascontiguousarray(self._es.C, dtype="<f8")
+        self._n_C += 1
+        with open(self.keep_files / COVARIANCE_FILE, "r+b") as file:
+            file.seek(0, os.SEEK_END)
+            file.write(C.tobytes())
+            _write_npy_header(file, self._n_C, len(C))
+
+    # -- the algorithm --------------------------------------------------------------------
+    def minimize(self, function: Callable[[Sequence[float]], float], x0: Sequence[float],
+                 bounds: Sequence[tuple[float, float]]) -> MinimizeResult:
+        """Run CMA-ES until it converges or is stopped.
+
+        Parameters
+        ----------
+        function
+            Function to minimize (see :meth:`BaseOptimizer.minimize`).
+        x0
+            Starting point: the initial mean, force-injected so that it is evaluated in
+            the first population.
+        bounds
+            ``(min, max)`` of each parameter, given to pycma.
+
+        Returns
+        -------
+        MinimizeResult
+            The best point seen (or injected), its value, and statistics: iterations,
+            evaluations, final sigma and pycma's termination reasons.
+        """
+        if not (self.is_restart and self._in_progress and self._es is not None):
+            self._start(x0, bounds)
+        es = self._es
+        assert es is not None and self._bounds is not None
+        lo, hi = self._bounds[:, 0], self._bounds[:, 1]
+        self._in_progress = True
+        self._stop = False
+        converged = False
+        while not self._stop:
+            X = np.array(es.ask(), dtype=float)
+            if np.any(X < lo) or np.any(X > hi):  # only a user-chosen boundary handler
+                X = np.clip(X, lo, hi)
+            fx = np.array(evaluate_population(function, X, self.workers), dtype=float)
+            fx[np.isnan(fx)] = np.inf
+            es.tell(list(X), fx.tolist())
+            self.n_iter += 1
+            best = int(np.argmin(fx))
+            self._update_incumbent(X[best], float(fx[best]))
+            if self.maxsigma is not None and es.sigma > self.maxsigma:
+                es.sigma = self.maxsigma
+            if self.store_C:
+                self._store_C()
+            if self.keep_files is not None:
+                es.logger.add()
+            if self.verbose:
+                es.disp()
+            self.check_messages()
+            self._pause_signal.wait()
+            if self._stop:
+                break
+            reasons = dict(es.stop())
+            if self.minsigma is not None and es.sigma < self.minsigma:
+                reasons["minsigma"] = self.minsigma
+            if reasons:
+                self.stop_reasons = reasons
+                converged = True
+                break
+        self._in_progress = False
+        if converged:
+            text = ", ".join(f"{key}={value}" for key, value in self.stop_reasons.items())
+            self.logger.debug("CMA-ES converged: %s", text)
+            self.message_manager(0, f"CMA-ES terminated: {text}")
+        return MinimizeResult(
+            success=converged, x=self.incumbent["x"], fx=self.incumbent["fx"],
+            stats={"iterations": self.n_iter, "evaluations": int(es.countevals),
+                   "sigma": float(es.sigma), "stop": dict(self.stop_reasons)},
+            origin={"opt_id": self.opt_id, "type": type(self).__name__})
+
+    def callstop(self, reason: str = "") -> None:
+        """Stop at the end of the current iteration."""
+        self._stop = True
+
+    def inject(self, x: Sequence[float], fx: float) -> None:
+        """Update the incumbent with the manager's best and, if due, pass it to CMA-ES.
+
+        With ``injection_interval`` an integer, the vector is injected into pycma
+        (forced per ``force_injects``) when it improves the incumbent and at least
+        ``injection_interval`` iterations passed since the last injection.
+        """
+        improved = fx < self.incumbent["fx"]
+        super().inject(x, fx)
+        if (improved and self.injection_interval is not None and self._es is not None
+                and self._in_progress
+                and self.n_iter - self._last_injection >= self.injection_interval):
+            self._es.inject([self._genotype(np.asarray(x, dtype=float))],
+                            force=bool(self.force_injects))
+            self._last_injection = self.n_iter
+            self.logger.debug("injected a point of fx=%s at iteration %d", fx, self.n_iter)
+
+    # -- checkpointing --------------------------------------------------------------------
+    def checkpoint_save(self, path: str | Path, force: set[str] | None = None,
+                        block: set[str] | None = None) -> None:
+        """Save the state, pycma's strategy and its random generator included.
+
+        See :meth:`BaseOptimizer.checkpoint_save`. The ``CMAEvolutionStrategy`` is
+        always written (an error is raised if it cannot be), so a loaded optimizer
+        continues the same search: its next population is the one the saved optimizer
+        would have drawn.
+        """
+        super().checkpoint_save(path, force={"_es", "_rs"} | set(force or ()), block=block)
