@@ -214,3 +214,18 @@ def _expected_rows(exit_conditions: Any) -> int:
         if isinstance(fmax, (int, np.integer)):
             return int(fmax)
     return 10_000
+
+
+def check_checkpoint_control(value: Any) -> Any:
+    """None, a CheckpointingControl, or a mapping of its arguments (run files)."""
+    from glompo_core.checkpointing import CheckpointingControl
+
+    if value is None or isinstance(value, CheckpointingControl):
+        return value
+    if isinstance(value, dict):
+        try:
+            return CheckpointingControl(**value)
+        except TypeError as exc:
+            raise ValueError(f"checkpoint_control: {exc}") from None
+    raise TypeError(f"checkpoint_control must be a CheckpointingControl (or a mapping of its "
+                    f"arguments), got {value!r}")

@@ -44,6 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="count", default=0,
                      help="log more (-v: info, -vv: debug)")
 
+    resume = sub.add_parser("resume", help="resume a run from a checkpoint",
+                            description="Resume a run from a checkpoint tarball. A checkpoint "
+                                        "is a pickle: load only files you trust.")
+    resume.add_argument("checkpoint", help="the checkpoint (.tar.gz)")
+    resume.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override a setting (value in YAML), e.g. max_jobs=8, "
+                             "working_dir=elsewhere, exit_conditions='MaxFuncCalls(fmax=1e5)'")
+    resume.add_argument("--no-progress", action="store_true", help="no live progress display")
+    resume.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more (-v: info, -vv: debug)")
+
+    chk = sub.add_parser("checkpoint", help="inspect checkpoints",
+                         description="Inspect checkpoints without loading them.")
+    chk_sub = chk.add_subparsers(dest="checkpoint_command", metavar="SUBCOMMAND")
+    chk_sub.required = True
+    info = chk_sub.add_parser("info", help="print a checkpoint's manifest")
+    info.add_argument("file", help="the checkpoint (.tar.gz)")
+    info.add_argument("--json", action="store_true", help="the manifest as JSON")
+
     plugins = sub.add_parser("plugins", help="list installed plugins and their components",
                              description="List installed plugins, their status and the "
                                          "components they register.")
@@ -116,21 +136,84 @@ def _cmd_run(args: argparse.Namespace) -> int:
         restore_logging()
 
 
-def _run(args: argparse.Namespace, console: Any) -> int:
+def _build_from_run_file(args: argparse.Namespace) -> Any:
+    from glompo_core.manager import GloMPOManager
+    from glompo_core.runfile import load_run_file
+
+    kwargs = load_run_file(args.run_file, args.overrides)
+    return GloMPOManager.new_manager(**kwargs)
+
+
+def _build_from_checkpoint(args: argparse.Namespace) -> Any:
+    import yaml
+
+    from glompo_core.manager import GloMPOManager
+
+    overrides: dict[str, Any] = {}
+    for item in args.overrides:
+        if "=" not in item:
+            raise RunFileError(f"--set {item!r}: write key=value")
+        key, raw = item.split("=", 1)
+        try:
+            overrides[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            overrides[key.strip()] = raw
+    return GloMPOManager.load_manager(args.checkpoint, **overrides)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(file=sys.stderr)
+    restore_logging = _configure_logging(args.verbose, console)
+    try:
+        return _run(args, console, _build_from_checkpoint, str(args.checkpoint))
+    finally:
+        restore_logging()
+
+
+def _cmd_checkpoint(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from glompo_core.checkpointing import read_manifest
+    from glompo_core.errors import CheckpointingError
+
+    try:
+        manifest = read_manifest(args.file)
+    except CheckpointingError as exc:
+        return _error(Console(file=sys.stderr), "error:", exc)
+    if args.json:
+        print(json.dumps(manifest, indent=2, default=str))
+        return 0
+    out = Console(soft_wrap=True, highlight=False)
+    for key in ("written", "glompo_core_version", "format_version", "checksum", "f_counter",
+                "o_counter", "task"):
+        out.print(f"[bold]{key}:[/] {escape(str(manifest.get(key)))}")
+    plugins = ", ".join(f"{k} {v}" for k, v in manifest.get("plugins", {}).items())
+    out.print(f"[bold]plugins:[/] {escape(plugins)}")
+    for opt in manifest.get("optimizers", []):
+        out.print(f"  optimizer {opt['opt_id']}: {escape(str(opt['type']))} "
+                  f"({opt['status']}, restart: {opt['restart']})")
+    out.print(f"[bold]members:[/] {len(manifest.get('members', {}))}")
+    return 0
+
+
+def _run(args: argparse.Namespace, console: Any, build: Any = _build_from_run_file,
+         source: str | None = None) -> int:
     from rich.console import Console
     from rich.live import Live
     from rich.markup import escape
 
-    from glompo_core.manager import GloMPOManager
-    from glompo_core.runfile import load_run_file
+    from glompo_core.errors import CheckpointingError
 
+    source = source or str(getattr(args, "run_file", ""))
     try:
-        kwargs = load_run_file(args.run_file, args.overrides)
-        manager = GloMPOManager.new_manager(**kwargs)
-    except (RunFileError, UnknownComponentError, FileExistsError) as exc:
+        manager = build(args)
+    except (RunFileError, UnknownComponentError, FileExistsError, CheckpointingError) as exc:
         return _error(console, "error:", exc)
     except (ValueError, TypeError, GloMPOError, OSError) as exc:
-        return _error(console, f"error in {args.run_file}:", exc)
+        return _error(console, f"error in {source}:", exc)
     show = not args.no_progress
     t0 = time.time()
     if show:
@@ -185,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_run(args)
     if args.command == "plugins":
         return _cmd_plugins(args)
+    if args.command == "resume":
+        return _cmd_resume(args)
+    if args.command == "checkpoint":
+        return _cmd_checkpoint(args)
     return 2  # pragma: no cover - argparse enforces a command
 
 

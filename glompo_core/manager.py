@@ -75,6 +75,8 @@ class _OptRecord:
     converged_msg: str | None = None
     end_reason: str = ""
     abandoned: bool = False
+    pause_ack: threading.Event = field(default_factory=threading.Event)
+    pause_requested: bool = False
 
     @property
     def alive(self) -> bool:
@@ -282,7 +284,13 @@ class GloMPOManager:
         self.exit_reason: str | None = None
         self.spawning_opts = True
         self.checksum = ""
+        self.checkpoint_control: Any = None
         self._opts: dict[int, _OptRecord] = {}
+        self._restore: list[dict[str, Any]] = []  # optimizers to resume (load_checkpoint)
+        self._resumed = False
+        self._checkpoint_pending = False
+        self._chkpt_count = 0
+        self._written_checkpoints: list[str] = []
 
     # ------------------------------------------------------------------------------ setup
     @property
@@ -434,7 +442,8 @@ class GloMPOManager:
         self.stopcheck_interval = checks.positive_int(stopcheck_interval, "stopcheck_interval")
         self.apply_stoppers_to_best = bool(apply_stoppers_to_best)
         self.status_interval = checks.positive_number(status_interval, "status_interval")
-        self.checkpoint_control = checkpoint_control
+        self.checkpoint_control = checks.check_checkpoint_control(checkpoint_control)
+        self._backend_kwargs = dict(backend_kwargs or {})
         self.summary_files = checks.check_summary_files(summary_files, self._pm)
         self.is_log_detailed = bool(is_log_detailed)
         if self.is_log_detailed and not callable(getattr(self.task, "detailed_call", None)):
@@ -516,6 +525,15 @@ class GloMPOManager:
             if self.stoppers is not None and \
                     self.f_counter - self.last_hunt >= self.stopcheck_interval:
                 self._hunt()
+            control = self.checkpoint_control
+            if control is not None and not self._checkpoint_pending and \
+                    self.f_counter - self.last_chkpt_fcall >= control.checkpoint_iter_frequency:
+                # pause everyone at their next iteration boundary now, so the checkpoint is
+                # taken close to the requested evaluation count however fast the task is
+                self._checkpoint_pending = True
+                for other in self._opts.values():
+                    self._ask_pause(other)
+                self._events.put(("_checkpoint_due", {}))  # wakes the manager's thread
             self._check_exit()
 
     def _new_best(self, best: dict[str, Any]) -> None:
@@ -600,6 +618,8 @@ class GloMPOManager:
                                       {"opt_id": msg.opt_id, "reason": rec.converged_msg}))
                     self._check_exit()
             elif msg.key == 1:
+                if rec is not None:
+                    rec.pause_ack.set()
                 self._events.put(("glompo_optimizer_paused", {"opt_id": msg.opt_id}))
             elif msg.key == 9:
                 self.opt_log.put_message(msg.opt_id, str(msg.message))
@@ -638,33 +658,53 @@ class GloMPOManager:
                     np.any(x0 > self.bounds[:, 1]):
                 raise GloMPOError(f"the generator {self.x0_generator} returned {x0.tolist()}, "
                                   "which is not a point within the bounds")
+            self.last_opt_spawn = (self.f_counter, self.o_counter)
+        self._launch(opt_id, cls, init, call, x0)
+
+    def _launch(self, opt_id: int, cls: type, init: dict[str, Any], call: dict[str, Any],
+                x0: np.ndarray, restart: Path | None = None,
+                t_start: float | None = None) -> None:
+        """Build (or reload from ``restart``) optimizer ``opt_id`` and start its thread."""
+        init = dict(init)
+        with self._lock:
             workers = int(init.pop("workers", init.pop("_workers", 1)))
             scaler = _Scaler(self.bounds, getattr(cls, "scaling", None))
             manager_end, opt_end = ThreadPipe.pair()
             pause = threading.Event()
             pause.set()
             wrapper = _FunctionWrapper(self, opt_id, scaler)
+            runtime = dict(_opt_id=opt_id, _signal_pipe=opt_end,
+                           _results_queue=_ResultsSink(self, wrapper), _pause_flag=pause,
+                           _is_log_detailed=self.is_log_detailed, _workers=workers,
+                           _backend=self.backend)
             kwargs = dict(init)
             if self.seed is not None and "seed" not in kwargs:
                 kwargs["seed"] = _child_seed(self.seed, 1, opt_id)
             try:
-                optimizer = cls(_opt_id=opt_id, _signal_pipe=opt_end,
-                                _results_queue=_ResultsSink(self, wrapper), _pause_flag=pause,
-                                _is_log_detailed=self.is_log_detailed, _workers=workers,
-                                _backend=self.backend, **kwargs)
+                if restart is not None:
+                    optimizer = cls.checkpoint_load(restart, **runtime)  # type: ignore[attr-defined]
+                else:
+                    optimizer = cls(**runtime, **kwargs)
             except Exception as exc:
-                raise GloMPOError(f"optimizer {cls.__name__} could not be created with "
-                                  f"{init}: {exc}") from exc
+                raise GloMPOError(f"optimizer {cls.__name__} could not be "
+                                  f"{'reloaded' if restart else 'created'} with {init}: "
+                                  f"{exc}") from exc
             rec = _OptRecord(opt_id, optimizer, cls.__name__, workers, manager_end, pause,
                              wrapper, dict(init, workers=workers), call, x0, scaler.scaling)
+            if t_start is not None:
+                rec.t_start = t_start
             self._opts[opt_id] = rec
-            self.opt_log.add_optimizer(opt_id, cls.__name__, rec.t_start)
-            self.opt_log.put_metadata(opt_id, "init_kwargs", dict(init, workers=workers))
-            self.opt_log.put_metadata(opt_id, "x0", x0.tolist())
-            self.last_opt_spawn = (self.f_counter, self.o_counter)
-        self.logger.info("starting optimizer %d: %s %s", opt_id, cls.__name__, init)
-        self._fire("glompo_optimizer_started", opt_id=opt_id, optimizer_type=cls.__name__,
-                   x0=x0.copy(), init_kwargs=dict(init, workers=workers))
+            if opt_id not in self.opt_log.opt_ids:
+                self.opt_log.add_optimizer(opt_id, cls.__name__, rec.t_start)
+                self.opt_log.put_metadata(opt_id, "init_kwargs", dict(init, workers=workers))
+                self.opt_log.put_metadata(opt_id, "x0", x0.tolist())
+        if restart is None:
+            self.logger.info("starting optimizer %d: %s %s", opt_id, cls.__name__, init)
+            self._fire("glompo_optimizer_started", opt_id=opt_id, optimizer_type=cls.__name__,
+                       x0=x0.copy(), init_kwargs=dict(init, workers=workers))
+        else:
+            self.logger.info("resuming optimizer %d (%s) from its checkpoint", opt_id,
+                             cls.__name__)
         thread = threading.Thread(target=self._run_optimizer, args=(rec,),
                                   name=f"glompo-opt{opt_id}", daemon=True)
         rec.thread = thread
@@ -809,7 +849,18 @@ class GloMPOManager:
                 router.__enter__()
             opener = getattr(self.opt_log, "open", None)
             if callable(opener):  # file loggers (glompo-hdf5) write glompo_log.h5
-                opener(self.working_dir / "glompo_log.h5", "w", self.checksum)
+                log_path = self.working_dir / "glompo_log.h5"
+                if self._resumed and log_path.exists():
+                    opener(log_path, "a", self.checksum)
+                    truncate = getattr(self.opt_log, "truncate_after", None)
+                    if callable(truncate):  # drop rows written after the checkpoint
+                        truncate(self.f_counter)
+                else:
+                    if self._resumed:
+                        self.logger.warning("no glompo_log.h5 in %s to append to: a new log "
+                                            "file starts at evaluation %d", self.working_dir,
+                                            self.f_counter + 1)
+                    opener(log_path, "w", self.checksum)
                 self._write_manager_metadata()
             self._backend_obj.start(self.task, self.max_jobs, detailed=self.is_log_detailed,
                                     timeout=self.force_terminations_after
@@ -817,13 +868,29 @@ class GloMPOManager:
             if self.visualisation:
                 self.scope = self._pm.create_visualisation(self._view, self.visualisation_args)
                 if self.scope is not None:
+                    state = getattr(self, "_scope_state", None)
+                    if state is not None and callable(getattr(self.scope, "checkpoint_load",
+                                                              None)):
+                        self.scope.checkpoint_load(state)
                     self._pm.add_observer(self.scope, f"visualisation-{id(self)}")
                     self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
             self._fire("glompo_run_started")
-            self.logger.info("run started")
+            self.logger.info("run %s", "resumed" if self._resumed else "started")
             self._status_report()
+            self.last_checkpoint = self.t_start
+            self.last_chkpt_fcall = self.f_counter
+            if self._restore:
+                self._resume_optimizers()
+            elif self.checkpoint_control is not None and \
+                    self.checkpoint_control.checkpoint_at_init and not self._resumed:
+                self.checkpoint()
+            converged_seen = self.converged
             while True:
                 if self._interrupt is not None:
+                    if self.checkpoint_control is not None and self.exit_reason is None:
+                        self.logger.info("%s received: writing a checkpoint before stopping",
+                                         self._interrupt)
+                        self.checkpoint()
                     self._request_exit(f"interrupted by {self._interrupt}")
                 with self._lock:
                     self._check_exit()
@@ -840,6 +907,18 @@ class GloMPOManager:
                     last_file_check = now
                     self._check_interventions()
                     self._check_timeouts()
+                    if (self.working_dir / "CHKPT").exists():
+                        self.logger.info("CHKPT file found: writing a checkpoint")
+                        (self.working_dir / "CHKPT").unlink(missing_ok=True)
+                        self.checkpoint()
+                why = self._checkpoint_due(converged_seen)
+                converged_seen = self.converged
+                if why is not None:
+                    if self.exit_reason is None:
+                        self.logger.info("checkpoint due (%s)", why)
+                        self.checkpoint()
+                    else:
+                        self._resume_all([])
                 if now - self.last_status >= self.status_interval:
                     self.last_status = now
                     self._status_report()
@@ -972,6 +1051,385 @@ class GloMPOManager:
                 signal.signal(sig, old)
             except (ValueError, OSError):
                 pass
+
+    # --------------------------------------------------------------------- checkpoints
+    _STATE_ATTRS = (
+        "f_counter", "o_counter", "converged", "hunt_counter", "last_hunt", "opt_crashed",
+        "stopped_opts", "cpu_history", "mem_history", "load_history", "opt_session_starts",
+        "opt_session_ends", "last_opt_spawn", "checkpoint_history", "result", "spawning_opts",
+        "checksum", "seed", "bounds", "n_parms", "max_jobs", "backend", "_backend_kwargs",
+        "exit_conditions", "stoppers", "x0_generator", "opt_selector", "share_best_solutions",
+        "stopcheck_interval", "apply_stoppers_to_best", "status_interval",
+        "checkpoint_control", "summary_files", "is_log_detailed", "force_terminations_after",
+        "allow_forced_terminations", "aggressive_stop", "end_timeout", "split_printstreams",
+        "visualisation", "visualisation_args", "working_dir", "overwrite_existing",
+        "proc_backend", "_chkpt_count", "_written_checkpoints",
+    )
+    #: Seconds a checkpoint waits for every optimizer to reach an iteration boundary.
+    pause_timeout = 60.0
+
+    def _ask_pause(self, rec: _OptRecord) -> None:
+        if rec.alive and not rec.stop_requested and not rec.pause_requested:
+            rec.pause_requested = True
+            rec.pause_ack.clear()
+            rec.pause_flag.clear()
+            rec.pipe.send((Signal.PAUSE,))
+
+    def _pause_all(self) -> list[_OptRecord]:
+        """Pause every live optimizer at its next iteration boundary; return those paused."""
+        with self._lock:
+            for rec in self._opts.values():
+                self._ask_pause(rec)
+            asked = [rec for rec in self._opts.values() if rec.pause_requested]
+        deadline = time.time() + self.pause_timeout
+        for rec in asked:
+            while not rec.pause_ack.is_set() and rec.thread is not None \
+                    and rec.thread.is_alive() and time.time() < deadline:
+                rec.pause_ack.wait(0.05)
+        return [rec for rec in asked if rec.pause_ack.is_set()]
+
+    def _resume_all(self, paused: list[_OptRecord]) -> None:
+        with self._lock:
+            self._checkpoint_pending = False
+            for rec in self._opts.values():
+                if rec.pause_requested:
+                    rec.pause_requested = False
+                    rec.pause_flag.set()
+        for rec in paused:
+            self._fire("glompo_optimizer_resumed", opt_id=rec.opt_id)
+
+    def checkpoint(self) -> Path | None:
+        """Save the state of the manager and its optimizers into a checkpoint tarball.
+
+        Every live optimizer is paused at an iteration boundary while the checkpoint is
+        taken, then resumed. The file goes to ``checkpoint_control.checkpointing_dir``
+        (relative to ``working_dir``), named by ``checkpoint_control.naming_format``.
+
+        Returns
+        -------
+        Path or None
+            The checkpoint written, or None if it failed (and ``raise_checkpoint_fail``
+            is False).
+
+        Notes
+        -----
+        The task is saved with dill; if it does not pickle (or ``force_task_save``),
+        ``task.checkpoint_save(directory)`` is called; else the checkpoint has no task
+        and :meth:`load_checkpoint` needs ``task=``. An optimizer that cannot be saved
+        mid-run (``can_checkpoint = False``, or not paused in time) is restarted from its
+        best point on resume.
+        """
+        import tempfile
+
+        import dill
+
+        from glompo_core import checkpointing as chk
+
+        control = self.checkpoint_control or chk.CheckpointingControl()
+        self.last_checkpoint = time.time()
+        self.last_chkpt_fcall = self.f_counter
+        directory = self.working_dir / Path(control.checkpointing_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        paused = self._pause_all()
+        try:
+            with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as tmp_name:
+                tmp = Path(tmp_name)
+                with self._lock:
+                    self.opt_log.flush()
+                    manifest = self._save_state(tmp, paused, control, dill)
+                self._chkpt_count += 1
+                name = control.name(self._chkpt_count)
+                path = chk.write_checkpoint(tmp, directory / name, manifest)
+            self._written_checkpoints.append(path.name)
+            self.checkpoint_history.add(str(path))
+            for old in chk.prune(directory, control.keep_past, path, self._written_checkpoints):
+                self._written_checkpoints.remove(old.name)
+                self.checkpoint_history.discard(str(old))
+            self.logger.info("checkpoint written: %s (f_counter=%d)", path, self.f_counter)
+            self._fire("glompo_checkpoint_written", path=str(path))
+            return path
+        except Exception as exc:
+            self.logger.exception("checkpoint failed")
+            if control.raise_checkpoint_fail:
+                from glompo_core.errors import CheckpointingError
+
+                raise CheckpointingError(f"checkpoint failed: {exc}") from exc
+            return None
+        finally:
+            self._resume_all(paused)
+
+    def _save_state(self, tmp: Path, paused: list[_OptRecord], control: Any,
+                    dill: Any) -> dict[str, Any]:
+        """Write every part of a checkpoint into ``tmp``; return the manifest (under lock)."""
+        from glompo_core import checkpointing as chk
+
+        session = time.time() - self.t_start if self.t_start else 0.0
+        state = {name: getattr(self, name) for name in self._STATE_ATTRS}
+        state["t_used"] = self.t_used + session
+        state["session_end"] = time.time()
+        records = []
+        (tmp / "optimizers").mkdir()
+        for oid, rec in self._opts.items():
+            info = {"opt_id": oid, "type": rec.type, "cls": type(rec.optimizer),
+                    "status": rec.status, "workers": rec.workers,
+                    "init_kwargs": rec.init_kwargs, "call_kwargs": rec.call_kwargs,
+                    "x0": rec.x0, "t_start": rec.t_start, "t_end": rec.t_end,
+                    "end_reason": rec.end_reason, "converged_msg": rec.converged_msg,
+                    "restart": None}
+            if rec.alive and not rec.stop_requested:
+                can = getattr(rec.optimizer, "can_checkpoint", True)
+                if rec in paused and can:
+                    try:
+                        rec.optimizer.checkpoint_save(tmp / "optimizers" / f"opt_{oid}.pkl")
+                        info["restart"] = "state"
+                    except Exception:
+                        self.logger.exception("optimizer %d could not be saved; it will "
+                                              "restart from its best point", oid)
+                if info["restart"] is None:
+                    info["restart"] = "best"
+                    best = self.opt_log.get_best_iter(oid)
+                    info["best_x"] = best["x"]
+                    reason = ("it cannot be saved mid-run" if not can
+                              else "it did not reach an iteration boundary in time")
+                    self.logger.warning("optimizer %d (%s): %s; on resume it restarts from "
+                                        "its best point", oid, rec.type, reason)
+            records.append(info)
+        state["optimizers"] = records
+        with open(tmp / "manager.pkl", "wb") as file:
+            dill.dump(state, file, recurse=True)
+        (tmp / "log").mkdir()
+        self.opt_log.checkpoint_save(tmp / "log")
+        task_mode = "none"
+        if not control.force_task_save:
+            try:
+                data = dill.dumps(self.task, recurse=True)
+                (tmp / "task.pkl").write_bytes(data)
+                task_mode = "pickle"
+            except Exception as exc:
+                self.logger.info("the task does not pickle (%r); trying task.checkpoint_save",
+                                 exc)
+        if task_mode == "none" and callable(getattr(self.task, "checkpoint_save", None)):
+            (tmp / "task").mkdir()
+            self.task.checkpoint_save(tmp / "task")
+            task_mode = "files"
+        if task_mode == "none":
+            self.logger.warning("the task could not be saved: resuming needs task=")
+        if self.scope is not None and callable(getattr(self.scope, "checkpoint_save", None)):
+            (tmp / "scope").mkdir()
+            self.scope.checkpoint_save(tmp / "scope")
+        return chk.core_manifest(
+            checksum=self.checksum, f_counter=self.f_counter, o_counter=self.o_counter,
+            task=task_mode, plugins=self._plugin_versions(),
+            optimizers=[{"opt_id": r["opt_id"], "type": r["type"], "status": r["status"],
+                         "restart": r["restart"], "module": r["cls"].__module__}
+                        for r in records])
+
+    def _plugin_versions(self) -> dict[str, str]:
+        out = {}
+        for info in self._pm.plugins():
+            if info.status == "active":
+                out[info.distribution] = info.version
+        return out
+
+    def load_checkpoint(self, path: str | os.PathLike[str],
+                        task_loader: Callable[[Path], Any] | None = None,
+                        task: Any = None, *, plugin_manager: PluginManager | None = None,
+                        **glompo_kwargs: Any) -> None:
+        """Initialise this manager from a checkpoint, to resume the run it saved.
+
+        .. warning::
+           A checkpoint is a dill pickle: loading one runs code. Load only checkpoints
+           you made or trust.
+
+        Parameters
+        ----------
+        path
+            The checkpoint tarball.
+        task_loader
+            Rebuilds the task from the files ``task.checkpoint_save`` wrote: called with
+            the directory holding them.
+        task
+            The task itself; takes precedence over ``task_loader`` and over the pickled
+            task.
+        plugin_manager
+            Registry used to resolve names (default: the installed plugins).
+        **glompo_kwargs
+            :meth:`setup` arguments overriding the saved ones (e.g. ``working_dir``,
+            ``max_jobs``, ``exit_conditions``, ``backend``). ``bounds`` and ``task`` cannot
+            be changed this way.
+
+        Raises
+        ------
+        CheckpointingError
+            The file is missing, damaged or foreign, a plugin it needs is not installed,
+            or the task cannot be rebuilt.
+        """
+        import tempfile
+
+        import dill
+
+        from glompo_core import _setup_checks as checks
+        from glompo_core import checkpointing as chk
+        from glompo_core.errors import CheckpointingError
+
+        if self._is_initialised:
+            raise GloMPOError("this manager is already initialised; create a new one")
+        for forbidden in ("bounds", "opt_log"):
+            if forbidden in glompo_kwargs:
+                raise ValueError(f"{forbidden} cannot be changed when resuming a checkpoint")
+        self._checkpoint_dir = tempfile.TemporaryDirectory(prefix="glompo-resume-")
+        tmp = Path(self._checkpoint_dir.name)
+        manifest = chk.read_checkpoint(Path(path), tmp)
+        try:
+            with open(tmp / "manager.pkl", "rb") as file:
+                state = dill.load(file)
+            with open(tmp / "log" / "opt_log", "rb") as file:
+                log_cls = dill.load(file)["class"]
+        except (ModuleNotFoundError, AttributeError, ImportError) as exc:
+            raise CheckpointingError(self._missing_plugin_message(manifest, exc)) from None
+        except Exception as exc:
+            raise CheckpointingError(f"{path}: the manager's state cannot be read: "
+                                     f"{type(exc).__name__}: {exc}") from None
+        self._pm = plugin_manager or get_plugin_manager()
+        if task is None and task_loader is not None and (tmp / "task").is_dir():
+            task = task_loader(tmp / "task")
+        if task is None and (tmp / "task.pkl").exists():
+            try:
+                task = dill.loads((tmp / "task.pkl").read_bytes())
+            except Exception as exc:
+                raise CheckpointingError(f"the task saved in {path} cannot be unpickled "
+                                         f"({exc!r}); pass task= or task_loader=") from None
+        if task is None:
+            raise CheckpointingError(f"{path} holds no usable task ({manifest.get('task')}): "
+                                     "pass task= (or task_loader= for task files)")
+        self.task = task
+        for name in self._STATE_ATTRS:
+            setattr(self, name, state[name])
+        self.t_used = float(state["t_used"])
+        self.opt_session_ends = list(self.opt_session_ends)
+        if len(self.opt_session_ends) < len(self.opt_session_starts):
+            self.opt_session_ends.append(state["session_end"])
+        self.opt_log = log_cls.checkpoint_load(tmp / "log")
+        # overrides
+        for key, value in glompo_kwargs.items():
+            if key == "working_dir":
+                self.working_dir = Path(value).resolve()
+            elif key == "max_jobs":
+                self.max_jobs = checks.check_max_jobs(value)
+            elif key in ("exit_conditions", "stoppers"):
+                kind = "exit_condition" if key == "exit_conditions" else "stopper"
+                setattr(self, key, checks.resolve_condition(value, kind, self._pm, self.bounds))
+            elif key == "backend_kwargs":
+                self._backend_kwargs = dict(value or {})
+            elif key == "checkpoint_control":
+                self.checkpoint_control = checks.check_checkpoint_control(value)
+            elif key == "summary_files":
+                self.summary_files = checks.check_summary_files(value, self._pm)
+            elif key in self._STATE_ATTRS and not key.startswith("_") and key not in (
+                    "f_counter", "o_counter", "checksum", "result", "n_parms", "seed",
+                    "bounds", "proc_backend", "allow_forced_terminations"):
+                setattr(self, key, value)
+            else:
+                raise ValueError(f"{key!r} cannot be set when resuming a checkpoint")
+        backend = glompo_kwargs.get("backend", self.backend)
+        self.backend = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
+        self._backend_obj = checks.resolve_backend(backend, self._backend_kwargs, self._pm)
+        self.proc_backend = self.backend not in ("threads",)
+        self.working_dir.mkdir(parents=True, exist_ok=True)
+        self.scope = None
+        self._scope_state = tmp / "scope" if (tmp / "scope").is_dir() else None
+        self._lock = threading.RLock()
+        self._events = queue.Queue()
+        self._call_counter = itertools.count(self.f_counter + 1)
+        self._view = _View(self)
+        self._restore = self._restore_plan(state["optimizers"], tmp)
+        self.checkpoint_history = set(self.checkpoint_history) | {str(Path(path).resolve())}
+        self._resumed = True
+        self._is_initialised = True
+        self.logger.info("loaded checkpoint %s: f_counter=%d, %d optimizers to resume",
+                         path, self.f_counter, len(self._restore))
+
+    def _restore_plan(self, records: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
+        plan = []
+        for info in records:
+            if info["restart"] is None:  # ended before the checkpoint: keep its record
+                rec = _OptRecord(info["opt_id"], None, info["type"], info["workers"],
+                                 ThreadPipe.pair()[0], threading.Event(),
+                                 None, info["init_kwargs"], info["call_kwargs"],  # type: ignore[arg-type]
+                                 info["x0"], None)
+                rec.status, rec.t_start, rec.t_end = info["status"], info["t_start"], info["t_end"]
+                rec.end_reason, rec.converged_msg = info["end_reason"], info["converged_msg"]
+                self._opts[info["opt_id"]] = rec
+                continue
+            entry = dict(info)
+            entry["path"] = tmp / "optimizers" / f"opt_{info['opt_id']}.pkl"
+            plan.append(entry)
+        # max_jobs may have shrunk: share the slots equally among resumed optimizers
+        total = sum(int(e["workers"]) for e in plan)
+        if plan and total > self.max_jobs:
+            share = max(1, self.max_jobs // len(plan))
+            self.logger.warning("max_jobs=%d is smaller than the %d slots of the resumed "
+                                "optimizers: each gets %d", self.max_jobs, total, share)
+            for e in plan:
+                e["workers"] = share
+        return plan
+
+    @staticmethod
+    def _missing_plugin_message(manifest: dict[str, Any], exc: BaseException) -> str:
+        module = getattr(exc, "name", None) or str(exc)
+        needed = [o for o in manifest.get("optimizers", [])
+                  if str(o.get("module", "")).split(".")[0] == str(module).split(".")[0]]
+        text = f"the checkpoint needs {module!r}, which cannot be imported ({exc})"
+        if needed:
+            text += f"; it is the module of optimizer(s) {sorted({o['type'] for o in needed})}"
+        from glompo_core.plugins import FIRST_PARTY
+
+        for o in needed:
+            dist = FIRST_PARTY.get(str(o["type"]).lower())
+            if dist:
+                text += f": pip install {dist}"
+                break
+        return text + ". Installed versions when it was written: " + \
+            ", ".join(f"{k} {v}" for k, v in manifest.get("plugins", {}).items())
+
+    @classmethod
+    def load_manager(cls, *args: Any, **kwargs: Any) -> GloMPOManager:
+        """Create a manager and call :meth:`load_checkpoint` with the given arguments."""
+        manager = cls()
+        manager.load_checkpoint(*args, **kwargs)
+        return manager
+
+    def _resume_optimizers(self) -> None:
+        """Start the optimizers a checkpoint saved (called by start_manager after a load)."""
+        plan, self._restore = self._restore, []
+        for entry in plan:
+            cls = entry["cls"]
+            init = dict(entry["init_kwargs"], workers=entry["workers"])
+            if entry["restart"] == "state":
+                self._launch(entry["opt_id"], cls, init, entry["call_kwargs"], entry["x0"],
+                             restart=entry["path"], t_start=entry["t_start"])
+            else:
+                x0 = entry.get("best_x")
+                x0 = np.asarray(entry["x0"] if x0 is None else x0, dtype=float)
+                self.logger.warning("optimizer %d (%s) restarts from its best point",
+                                    entry["opt_id"], entry["type"])
+                self._launch(entry["opt_id"], cls, init, entry["call_kwargs"], x0,
+                             t_start=entry["t_start"])
+
+    def _checkpoint_due(self, converged_before: int) -> str | None:
+        control = self.checkpoint_control
+        if control is None:
+            return None
+        now = time.time()
+        if self._checkpoint_pending:
+            return "evaluations"
+        if now - self.last_checkpoint >= control.checkpoint_time_frequency:
+            return "time"
+        if self.f_counter - self.last_chkpt_fcall >= control.checkpoint_iter_frequency:
+            return "evaluations"
+        if control.checkpoint_at_conv and self.converged > converged_before:
+            return "convergence"
+        return None
 
     # ------------------------------------------------------------------------- outputs
     def write_summary_file(self, dump_dir: str | os.PathLike[str] | None = None) -> Path:

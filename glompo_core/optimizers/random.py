@@ -53,6 +53,7 @@ class RandomOptimizer(Seeded, BaseOptimizer):
         self.iters = iters
         self.set_seed(self.seed)
         self._stop = False
+        self._in_progress = False
         self.n_iter = 0
 
     def minimize(self, function: Callable[[Sequence[float]], float], x0: Sequence[float],
@@ -60,8 +61,13 @@ class RandomOptimizer(Seeded, BaseOptimizer):
         """Run the random search (see the class docstring)."""
         b = np.asarray(bounds, dtype=float)
         self._stop = False
-        self.n_iter = 0
         first = True
+        if self.is_restart and self._in_progress:
+            first = False  # resumed from a checkpoint: continue the same search
+            self._FROM_CHECKPOINT = False
+        else:
+            self.n_iter = 0
+        self._in_progress = True
         while not self._stop and (self.iters is None or self.n_iter < self.iters):
             xs = self.rng.uniform(b[:, 0], b[:, 1], size=(self.popsize, len(b)))
             if first:
@@ -73,6 +79,7 @@ class RandomOptimizer(Seeded, BaseOptimizer):
             self.n_iter += 1
             self.check_messages()
             self._pause_signal.wait()
+        self._in_progress = False
         converged = not self._stop
         if converged:
             self.message_manager(0, f"RandomOptimizer finished its {self.iters} iterations")
