@@ -68,6 +68,7 @@ import math
 import tempfile
 import threading
 import time
+import traceback
 import unittest
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -356,9 +357,13 @@ def _finish(wired: _Wired, timeout: float, what: str) -> None:
 
 
 def _raise_error(wired: _Wired, context: str) -> None:
-    if wired.error is not None:
+    error = wired.error
+    if error is not None:
+        frames = traceback.extract_tb(error.__traceback__)
+        where = f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" \
+            if frames else ""
         raise AssertionError(f"{_name(type(wired.opt))}.minimize() raised {context}: "
-                             f"{type(wired.error).__name__}: {wired.error}") from wired.error
+                             f"{type(error).__name__}: {error}{where}") from error
 
 
 def _skip(reason: str) -> None:
@@ -674,11 +679,12 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     sphere, _, _ = _sphere_for(_TASK_BOUNDS)
     task = _Task(sphere)
     name = _name(cls)
+    slots = max(1, int(dict(init_kwargs or {}).get("workers", 1)))
     with tempfile.TemporaryDirectory(prefix="glompo-conformance-") as workdir:
         manager = GloMPOManager.new_manager(
             task=task, bounds=_TASK_BOUNDS.tolist(),
             opt_selector=CycleSelector((probe, dict(init_kwargs or {}))),
-            working_dir=Path(workdir), max_jobs=1, backend="threads",
+            working_dir=Path(workdir), max_jobs=slots, backend="threads",
             exit_conditions=MaxFuncCalls(fmax=fmax) | MaxSeconds(session_max=timeout),
             split_printstreams=False, summary_files=0, end_timeout=timeout,
             plugin_manager=PluginManager(load_entrypoints=False))
@@ -912,9 +918,9 @@ def _bind(check: Callable[..., None], init_kwargs: dict[str, Any],
 
 def _label(cls: type, init_kwargs: Mapping[str, Any]) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in init_kwargs.items())
-    if shown and len(shown) <= 60:
-        return f"{_name(cls)}({shown})"
-    return _name(cls)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{_name(cls)}({shown})" if shown else _name(cls)
 
 
 def _selected(skip: Collection[str]) -> list[Callable[..., None]]:
@@ -959,9 +965,13 @@ def parametrize_with_checks(optimizers: Iterable[OptimizerEntry], *,
 
     checks = _selected(skip)
     params = []
+    seen: dict[str, int] = {}
     for entry in optimizers:
         cls, init, conv = _normalise(entry)
         label = _label(cls, init)
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label}#{seen[label]}"
         for check in checks:
             params.append(pytest.param(cls, _bind(check, init, conv, plugin_manager),
                                        id=f"{label}-{check.__name__}"))

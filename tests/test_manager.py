@@ -473,9 +473,13 @@ def test_processes_task_error_crashes_only_that_optimizer(tmp_path: Path) -> Non
                    exit_conditions=MaxOptsStarted_or(3))
     manager.start_manager()
     assert manager.opt_crashed
-    messages = " ".join(manager.opt_log.get_messages(1))
-    assert "ArithmeticError" in messages and "bad region" in messages
-    assert "in the worker process" in messages
+    crashed = [o for o, s in manager.optimizer_status().items() if s == "crashed"]
+    assert crashed
+    for opt_id in crashed:
+        messages = " ".join(manager.opt_log.get_messages(opt_id))
+        assert "ArithmeticError" in messages and "bad region" in messages
+        assert "in the worker process" in messages
+        assert manager.opt_log.len(opt_id) == 3  # the evaluations before the failure
 
 
 def test_hung_evaluation_is_killed_and_the_run_goes_on(tmp_path: Path) -> None:

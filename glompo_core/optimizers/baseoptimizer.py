@@ -365,7 +365,7 @@ class BaseOptimizer(ABC):
                 try:
                     dill.dumps(value)
                 except Exception:
-                    self.logger.debug("attribute %s does not pickle; left out of the "
+                    self.logger.warning("attribute %s does not pickle; left out of the "
                                       "checkpoint", name)
                     continue
             state[name] = value

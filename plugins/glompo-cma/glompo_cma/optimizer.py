@@ -1,4 +1,8 @@
-"""CMAOptimizer: CMA-ES (pycma's ask-and-tell interface) as a GloMPO child optimizer."""
+"""CMAOptimizer: CMA-ES (pycma's ask-and-tell interface) as a GloMPO child optimizer.
+
+:mod:`cma` is imported when an optimizer is built, not when this module is imported, so
+registering the class (which imports this module) keeps the plugin registry light.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,15 @@ import numbers
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import cma
 import numpy as np
+
 from glompo_core.optimizers import BaseOptimizer, evaluate_population
 from glompo_core.result import MinimizeResult
+
+if TYPE_CHECKING:
+    import cma
 
 __all__ = ["SAMPLERS", "CMAOptimizer", "load_covariances"]
 
@@ -29,8 +36,20 @@ COVARIANCE_FILE = "cma_C.npy"
 _NPY_HEADER_BYTES = 256  # fixed size of the .npy header of the covariance file
 
 
+def _is_real(value: Any) -> bool:
+    """True for a real number that is not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    """True for an integer that is not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_cmasettings(settings: dict[str, Any]) -> dict[str, Any]:
     """Validate pycma options with pycma's own checker; return them under their full names."""
+    import cma
+
     checker = cma.CMAOptions()
     try:
         checker.check_values(dict(settings))
@@ -134,7 +153,8 @@ class CMAOptimizer(BaseOptimizer):
     Raises
     ------
     ValueError
-        An unknown sampler, ``sigma0 <= 0``, ``popsize < 2``, ``storeC`` without
+        An unknown sampler, ``sigma0 <= 0``, ``popsize < 2`` (``< 4`` with
+        ``'GaussVkDSampler'``), ``storeC`` without
         ``keep_files`` or with a restricted sampler, an unknown pycma option, bad
         ``minsigma``/``maxsigma``/``injection_interval``, or ``bounds`` in
         ``cmasettings`` (bounds are given to :meth:`minimize`).
@@ -196,19 +216,16 @@ class CMAOptimizer(BaseOptimizer):
     ) -> None:
         super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
                          _workers, _backend, workers=workers, seed=seed)
-        if not isinstance(sigma0, numbers.Real) or isinstance(sigma0, bool) \
-                or not math.isfinite(sigma0) or sigma0 <= 0:
+        if not _is_real(sigma0) or not math.isfinite(sigma0) or sigma0 <= 0:
             raise ValueError(f"sigma0 must be a finite number > 0, got sigma0={sigma0!r}")
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(map(repr, SAMPLERS))}; "
                              f"got sampler={sampler!r}")
-        if injection_interval is not None and (
-                not isinstance(injection_interval, numbers.Integral)
-                or isinstance(injection_interval, bool) or injection_interval < 0):
+        if injection_interval is not None and (not _is_int(injection_interval)
+                                               or injection_interval < 0):
             raise ValueError("injection_interval must be None or an integer >= 0, got "
                              f"injection_interval={injection_interval!r}")
-        if seed is not None and (not isinstance(seed, numbers.Integral)
-                                 or isinstance(seed, bool) or seed < 0):
+        if seed is not None and (not _is_int(seed) or seed < 0):
             raise ValueError(f"seed must be None or an integer >= 0, got seed={seed!r}")
 
         own = {key: cmasettings.pop(key) for key in _OWN_OPTIONS if key in cmasettings}
@@ -217,8 +234,7 @@ class CMAOptimizer(BaseOptimizer):
             raise ValueError("bounds cannot be given in **cmasettings: the bounds passed to "
                              "minimize() are given to pycma")
         popsize = settings.get("popsize")
-        if popsize is not None and (not isinstance(popsize, numbers.Integral)
-                                    or isinstance(popsize, bool) or popsize < 2):
+        if popsize is not None and (not _is_int(popsize) or popsize < 2):
             raise ValueError(f"popsize must be an integer >= 2, got popsize={popsize!r}")
         self.minsigma = self._positive_or_none(own.get("minsigma"), "minsigma")
         self.maxsigma = self._positive_or_none(own.get("maxsigma"), "maxsigma")
@@ -229,6 +245,13 @@ class CMAOptimizer(BaseOptimizer):
         if self.store_C and sampler != "full":
             raise ValueError("storeC=True needs sampler='full' (restricted samplers have no "
                              f"full covariance matrix); got sampler={sampler!r}")
+        effective = popsize if popsize is not None else (self.workers if self.workers > 1
+                                                         else None)
+        if sampler == "GaussVkDSampler" and effective is not None and effective < 4:
+            raise ValueError("sampler='GaussVkDSampler' needs popsize >= 4 (pycma's VkD update "
+                             f"fails with fewer); got popsize={effective}"
+                             + ("" if popsize is not None else
+                                f" from workers={self.workers}: give popsize"))
 
         self.sigma0 = float(sigma0)
         self.sampler = sampler
@@ -245,6 +268,7 @@ class CMAOptimizer(BaseOptimizer):
         self._in_progress = False
         self._stop = False
         self._last_injection = 0
+        self._pending_injection: float | None = None
         self._n_C = 0
         self.n_iter = 0
         self.stop_reasons: dict[str, Any] = {}
@@ -253,7 +277,7 @@ class CMAOptimizer(BaseOptimizer):
     def _positive_or_none(value: Any, name: str) -> float | None:
         if value is None:
             return None
-        if not isinstance(value, numbers.Real) or isinstance(value, bool) or value <= 0:
+        if not _is_real(value) or value <= 0:
             raise ValueError(f"{name} must be a number > 0, got {name}={value!r}")
         return float(value)
 
@@ -273,7 +297,7 @@ class CMAOptimizer(BaseOptimizer):
             "signals_filename": "",  # never read cma_signals.in from the current directory
         }
         if not self.verbose:
-            opts.update(verbose=-9, verb_disp=0)
+            opts.update(verbose=-8, verb_disp=0)  # -9 would also turn the data files off
         if self.keep_files is None:
             opts["verb_log"] = 0
         else:
@@ -304,6 +328,8 @@ class CMAOptimizer(BaseOptimizer):
         return opts
 
     def _start(self, x0: Sequence[float], bounds: Sequence[tuple[float, float]]) -> None:
+        import cma
+
         b = np.array(bounds, dtype=float)
         x = np.array(x0, dtype=float).ravel()
         if b.ndim != 2 or b.shape[1] != 2 or len(b) != len(x):
@@ -320,6 +346,7 @@ class CMAOptimizer(BaseOptimizer):
         self.incumbent = {"x": None, "fx": float("inf")}
         self.n_iter = 0
         self._last_injection = 0
+        self._pending_injection = None
         self._n_C = 0
         self.stop_reasons = {}
         if self.store_C:
@@ -365,7 +392,9 @@ class CMAOptimizer(BaseOptimizer):
             The best point seen (or injected), its value, and statistics: iterations,
             evaluations, final sigma and pycma's termination reasons.
         """
-        if not (self.is_restart and self._in_progress and self._es is not None):
+        if self.is_restart and self._in_progress and self._es is not None:
+            self._apply_injection()  # one received just before the checkpoint was taken
+        else:
             self._start(x0, bounds)
         es = self._es
         assert es is not None and self._bounds is not None
@@ -375,7 +404,7 @@ class CMAOptimizer(BaseOptimizer):
         converged = False
         while not self._stop:
             X = np.array(es.ask(), dtype=float)
-            if np.any(X < lo) or np.any(X > hi):  # only a user-chosen boundary handler
+            if np.any(lo > X) or np.any(hi < X):  # only a user-chosen boundary handler
                 X = np.clip(X, lo, hi)
             fx = np.array(evaluate_population(function, X, self.workers), dtype=float)
             fx[np.isnan(fx)] = np.inf
@@ -395,6 +424,7 @@ class CMAOptimizer(BaseOptimizer):
             self._pause_signal.wait()
             if self._stop:
                 break
+            self._apply_injection()
             reasons = dict(es.stop())
             if self.minsigma is not None and es.sigma < self.minsigma:
                 reasons["minsigma"] = self.minsigma
@@ -418,21 +448,33 @@ class CMAOptimizer(BaseOptimizer):
         self._stop = True
 
     def inject(self, x: Sequence[float], fx: float) -> None:
-        """Update the incumbent with the manager's best and, if due, pass it to CMA-ES.
+        """Update the incumbent with a better point from the manager; maybe pass it to CMA-ES.
 
-        With ``injection_interval`` an integer, the vector is injected into pycma
-        (forced per ``force_injects``) when it improves the incumbent and at least
-        ``injection_interval`` iterations passed since the last injection.
+        With ``injection_interval`` an integer, the point is also injected into pycma
+        (forced per ``force_injects``) before the next population is drawn, once at least
+        ``injection_interval`` iterations passed since the last injection, if it is still
+        the incumbent then.
         """
-        improved = fx < self.incumbent["fx"]
-        super().inject(x, fx)
-        if (improved and self.injection_interval is not None and self._es is not None
-                and self._in_progress
-                and self.n_iter - self._last_injection >= self.injection_interval):
-            self._es.inject([self._genotype(np.asarray(x, dtype=float))],
+        if fx < self.incumbent["fx"]:
+            super().inject(x, fx)
+            if self.injection_interval is not None:
+                self._pending_injection = float(fx)
+
+    def _apply_injection(self) -> None:
+        """Inject the pending point into pycma if due (between ``tell`` and ``ask``)."""
+        pending = self._pending_injection
+        if pending is None or self._es is None or self.injection_interval is None:
+            return
+        if self.incumbent["fx"] != pending:  # the optimizer found better meanwhile
+            self._pending_injection = None
+            return
+        if self.n_iter - self._last_injection >= self.injection_interval:
+            self._es.inject([self._genotype(self.incumbent["x"])],
                             force=bool(self.force_injects))
             self._last_injection = self.n_iter
-            self.logger.debug("injected a point of fx=%s at iteration %d", fx, self.n_iter)
+            self._pending_injection = None
+            self.logger.debug("injected the incumbent fx=%s after iteration %d", pending,
+                              self.n_iter)
 
     # -- checkpointing --------------------------------------------------------------------
     def checkpoint_save(self, path: str | Path, force: set[str] | None = None,
