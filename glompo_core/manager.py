@@ -48,7 +48,7 @@ _FLUSH_EVERY = 64  # evaluations buffered at most before a batch is processed
 _LOOP_WAIT = 0.05  # seconds the manager's thread waits for events per loop
 _OUTPUT_NAMES = ("glompo_manager_log.yml", "glompo_log.h5", "trajectories.png",
                  "trajectories_best.png", "trajectories_log.png", "trajectories_log_best.png",
-                 "glompo_optimizer_printstreams")
+                 "glompo_optimizer_printstreams", "glompo_optimizer_scope.mp4")
 
 
 @dataclass
@@ -872,7 +872,7 @@ class GloMPOManager:
                     if state is not None and callable(getattr(self.scope, "checkpoint_load",
                                                               None)):
                         self.scope.checkpoint_load(state)
-                    self._pm.add_observer(self.scope, f"visualisation-{id(self)}")
+                    self._pm.add_observer(self.scope, self._scope_name())
                     self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
             self._fire("glompo_run_started")
             self.logger.info("run %s", "resumed" if self._resumed else "started")
@@ -998,7 +998,7 @@ class GloMPOManager:
         except Exception:
             self.logger.exception("the log could not be closed")
         if self.scope is not None:
-            self._pm.remove_observer(f"visualisation-{id(self)}")
+            self._pm.remove_observer(self._scope_name())
         self.logger.info("run ended: %s; %d evaluations, best fx=%s",
                          (self.exit_reason or "").replace("\n", " "), self.f_counter,
                          self.result.fx)
@@ -1010,6 +1010,9 @@ class GloMPOManager:
         for section, content in summary_dict(self).items():
             self.opt_log.put_manager_metadata(section, content)
         self.opt_log.put_manager_metadata("checksum", self.checksum)
+
+    def _scope_name(self) -> str:
+        return f"visualisation:{type(self.scope).__qualname__}:{id(self)}"
 
     def _opts_end_status(self) -> dict[int, str]:
         return {oid: rec.status for oid, rec in self._opts.items()}
@@ -1216,7 +1219,11 @@ class GloMPOManager:
             self.logger.warning("the task could not be saved: resuming needs task=")
         if self.scope is not None and callable(getattr(self.scope, "checkpoint_save", None)):
             (tmp / "scope").mkdir()
-            self.scope.checkpoint_save(tmp / "scope")
+            try:
+                self.scope.checkpoint_save(tmp / "scope")
+            except Exception:  # an observer never costs the run its checkpoint
+                self.logger.exception("the visualisation's state could not be saved; the "
+                                      "checkpoint is written without it")
         return chk.core_manifest(
             checksum=self.checksum, f_counter=self.f_counter, o_counter=self.o_counter,
             task=task_mode, plugins=self._plugin_versions(),
