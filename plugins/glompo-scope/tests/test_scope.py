@@ -246,8 +246,25 @@ def test_an_existing_movie_is_never_overwritten(tmp_path: Path, caplog: Any) -> 
     (tmp_path / "run").mkdir()
     old = tmp_path / "run" / MOVIE_NAME
     old.write_bytes(b"the movie of another run")
-    with caplog.at_level(logging.WARNING, logger="glompo.scope"):
-        manager, _ = run(tmp_path, {"record_movie": True, "events_per_flush": 20})
+    # a new run refuses a working dir holding another run's movie, like any other output
+    with pytest.raises(FileExistsError, match=MOVIE_NAME):
+        run(tmp_path, {"record_movie": True, "events_per_flush": 20})
+    # the scope itself never overwrites one either (e.g. the file appeared meanwhile)
+    from glompo_scope.scope import GloMPOScope
+
+    original = GloMPOScope.setup_moviemaker
+
+    def appear_then_setup(self: Any, *args: Any, **kwargs: Any) -> Any:
+        old.write_bytes(b"the movie of another run")
+        return original(self, *args, **kwargs)
+
+    old.unlink()
+    GloMPOScope.setup_moviemaker = appear_then_setup  # type: ignore[method-assign]
+    try:
+        with caplog.at_level(logging.WARNING, logger="glompo.scope"):
+            manager, _ = run(tmp_path, {"record_movie": True, "events_per_flush": 20})
+    finally:
+        GloMPOScope.setup_moviemaker = original  # type: ignore[method-assign]
     assert old.read_bytes() == b"the movie of another run"
     assert manager.scope.movie_path == tmp_path / "run" / "glompo_optimizer_scope_1.mp4"
     assert imageio_ffmpeg.count_frames_and_secs(str(manager.scope.movie_path))[0] > 0
