@@ -4,7 +4,7 @@ Evaluations per second of one optimizer driven through GloMPOManager (threads
 backend, no output files) divided by the same optimizer driven directly, on a
 cheap 10-D function, measured in one run (ratios, because the machines are noisy).
 
-    python benchmarks/overhead.py [--evals N] [--repeats R] [--json out.json]
+    python -m benchmarks.overhead [--evals N] [--repeats R] [--json out.json]
 
 A ratio of 0.8 means the manager adds 25% to the cost of an evaluation of this
 (very cheap) function; the "us/eval added" column is the absolute cost.
@@ -94,7 +94,26 @@ def cases() -> list[tuple[str, type, dict[str, Any], Callable[[], Any]]]:
         cma_cls = pm.get("optimizer", "CMAOptimizer")
         init = {"sigma0": 1.0, "verbose": False}
         out.append(("CMAOptimizer", cma_cls, init, lambda: cma_cls(**init, seed=1)))
+        out.append(("CMAOptimizer vs bare pycma", cma_cls, init, BarePycma))
     return out
+
+
+class BarePycma:
+    """pycma's own ask/tell loop, no GloMPO at all (the baseline of the CMA row)."""
+
+    def minimize(self, function: Callable[[Any], float], x0: Any, bounds: Any) -> None:
+        import cma
+
+        lo, hi = zip(*bounds)
+        es = cma.CMAEvolutionStrategy(list(x0), 1.0, {"bounds": [list(lo), list(hi)],
+                                                      "verbose": -9, "seed": 1})
+        self._stop = False
+        while not self._stop and not es.stop():
+            xs = es.ask()
+            es.tell(xs, [function(x) for x in xs])
+
+    def callstop(self, reason: str = "") -> None:
+        self._stop = True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ one evaluation per iteration, so one scope event per evaluation: the worst case)
 timed without the scope and with ``visualisation=True``; runs are interleaved so that
 drifts of the machine hit both. A ratio of 1.05 means the scope adds 5% to the wall time.
 
-    python benchmarks/scope_overhead.py [--evals N] [--repeats R] [--movie] [--json out.json]
+    python -m benchmarks.scope_overhead [--evals N] [--repeats R] [--movie] [--json out.json]
 
 Rows:
 

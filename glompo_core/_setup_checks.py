@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from glompo_core import _validation as validation
 from glompo_core._combinable import Combinable
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.plugins import PluginManager
@@ -75,9 +76,7 @@ def check_selector(selector: Any, pm: PluginManager) -> Any:
 def check_max_jobs(max_jobs: Any) -> int:
     if max_jobs is None:
         return max(1, (os.cpu_count() or 2) - 1)
-    if isinstance(max_jobs, bool) or not isinstance(max_jobs, (int, np.integer)) or max_jobs < 1:
-        raise ValueError(f"max_jobs must be a whole number >= 1, got {max_jobs!r}")
-    return int(max_jobs)
+    return positive_int(max_jobs, "max_jobs")
 
 
 def resolve_backend(backend: Any, kwargs: dict[str, Any] | None, pm: PluginManager) -> Any:
@@ -121,15 +120,12 @@ def resolve_generator(value: Any, pm: PluginManager) -> Any:
 
 
 def positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
+    return validation.positive_int(value, name, what="a whole number >= 1")
 
 
 def positive_number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or value <= 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return float(value)
+    """A number > 0; ``inf`` is accepted (e.g. ``status_interval=inf``: never)."""
+    return validation.positive_number(value, name, finite=False, what="a number > 0")
 
 
 def check_summary_files(value: Any, pm: PluginManager) -> int:
@@ -154,9 +150,7 @@ def check_summary_files(value: Any, pm: PluginManager) -> int:
 def check_seed(seed: Any) -> int | None:
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}")
-    return int(seed)
+    return validation.non_negative_int(seed, "seed", what="a whole number >= 0 or None")
 
 
 def prepare_working_dir(path: Path, overwrite: bool, names: Sequence[str]) -> None:

@@ -4,6 +4,8 @@
     Run the optimization a run file describes, with a live progress display.
 ``glompo plugins [--json]``
     The installed plugins, their status and the components they register.
+``glompo log summary FILE.h5 [--json]``
+    Per-optimizer figures of an HDF5 log (``summary_files=3``; needs glompo-hdf5).
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
                              description="List installed plugins, their status and the "
                                          "components they register.")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
+
+    log = sub.add_parser("log", help="inspect HDF5 logs (summary_files=3)",
+                         description="Inspect the HDF5 log of a run (glompo_log.h5, written "
+                                     "with summary_files=3); needs the glompo-hdf5 plugin.")
+    log_sub = log.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
+    log_sub.required = True
+    summary = log_sub.add_parser("summary", help="per-optimizer evaluations, best fx, type "
+                                                 "and end condition")
+    summary.add_argument("file", help="the log file (glompo_log.h5)")
+    summary.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -261,6 +273,48 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_log(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    err = Console(file=sys.stderr)
+    try:
+        from glompo_hdf5.reader import summarize_log
+    except ImportError:
+        return _error(err, "error:", ImportError(
+            "reading HDF5 logs needs the glompo-hdf5 plugin, which is not installed: "
+            "pip install glompo-hdf5"))
+    try:
+        summary = summarize_log(args.file)
+    except FileNotFoundError as exc:
+        return _error(err, "error:", exc)
+    except Exception as exc:  # not an HDF5 file, or not a GloMPO log
+        return _error(err, f"error: {args.file} cannot be read as a GloMPO log:", exc)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    table = Table(title=f"{args.file}: {summary['evaluations']:,} evaluations, checksum "
+                        f"{summary['checksum']}")
+    for col, justify in (("opt", "right"), ("type", "left"), ("evaluations", "right"),
+                         ("best fx", "right"), ("at call", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("end condition", overflow="fold")
+    for row in summary["optimizers"]:
+        best = "--" if row["best_fx"] is None else f"{row['best_fx']:.8g}"
+        table.add_row(str(row["opt_id"]), escape(str(row["type"] or "?")),
+                      f"{row['evaluations']:,}", best,
+                      "--" if row["best_call_id"] is None else str(row["best_call_id"]),
+                      escape(str(row["end_cond"] or "--")))
+    out = Console(soft_wrap=True)
+    out.print(table)
+    best = summary["best"]
+    if best is not None:
+        out.print(f"[bold]best:[/] fx={best['fx']:.10g} (optimizer {best['opt_id']}, "
+                  f"call {best['call_id']})", highlight=False)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glompo`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -272,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_resume(args)
     if args.command == "checkpoint":
         return _cmd_checkpoint(args)
+    if args.command == "log":
+        return _cmd_log(args)
     return 2  # pragma: no cover - argparse enforces a command
 
 

@@ -599,7 +599,9 @@ class GloMPOManager:
         rec.end_reason = reason
         rec.pipe.send((Signal.STOP, reason))
         rec.pause_flag.set()
-        if record:
+        if not record:
+            self.opt_log.put_metadata(rec.opt_id, "end_cond", reason)
+        else:
             self.stopped_opts[rec.opt_id] = time.time()
             self.opt_log.put_metadata(rec.opt_id, "end_cond", reason)
             self._events.put(("glompo_optimizer_stopped",

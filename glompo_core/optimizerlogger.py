@@ -160,7 +160,23 @@ class BaseLogger:
         if opt_id not in self._meta:
             raise KeyError(f"optimizer {opt_id} was not added to the log")
         if opt_id not in self._hist:
-            self._hist[opt_id] = _History(self.n_parms, self.window, extra_headers or ())
+            self._hist[opt_id] = _History(self.n_parms, self.window,
+                                          self.safe_headers(extra_headers or ()))
+
+    @staticmethod
+    def safe_headers(headers: Sequence[str]) -> list[str]:
+        """Extra column names that do not clash with the built-in ones (``x`` becomes ``x_2``)."""
+        taken = set(_TRACKS)
+        out = []
+        for name in headers:
+            name = str(name)
+            new, n = name, 1
+            while new in taken:
+                n += 1
+                new = f"{name}_{n}"
+            taken.add(new)
+            out.append(new)
+        return out
 
     def has_iter_history(self, opt_id: int) -> bool:
         """True if an iteration history exists for ``opt_id``."""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_optimizer_trials", "plot_trajectories", "plot_trajectory"]
 
+_MAX_POINTS = 20_000  # per optimizer and figure
 _MARKERS = {"stopped": ("x", "stopped by the manager"),
             "converged": ("*", "converged"),
             "crashed": ("X", "crashed")}
@@ -79,6 +80,11 @@ def plot_trajectory(log: BaseLogger, path: str | Path, *, log_scale: bool = Fals
             fx = np.fmin.accumulate(np.where(np.isfinite(fx), fx, np.nan))
         if ids.size == 0:
             continue
+        if len(ids) > _MAX_POINTS:  # thin long series: a picture, not a data dump
+            keep = np.unique(np.r_[np.linspace(0, len(ids) - 1, _MAX_POINTS).astype(int),
+                                   np.nanargmin(np.where(np.isfinite(fx), fx, np.nan))
+                                   if np.isfinite(fx).any() else 0])
+            ids, fx = ids[keep], fx[keep]
         if log_scale:
             fx = np.log10(np.where(np.isfinite(fx), fx - floor + 1.0, np.nan))
         colour = cmap(i % 20)

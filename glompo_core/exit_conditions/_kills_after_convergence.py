@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import non_negative_int, positive_int
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -45,14 +45,8 @@ class KillsAfterConvergence(BaseExitCondition):
 
     def __init__(self, n_killed: int = 1, n_converged: int = 1) -> None:
         super().__init__()
-        if not isinstance(n_killed, numbers.Integral) or isinstance(n_killed, bool) \
-                or n_killed < 0:
-            raise ValueError(f"n_killed must be a non-negative integer, got {n_killed!r}")
-        if not isinstance(n_converged, numbers.Integral) or isinstance(n_converged, bool) \
-                or n_converged < 1:
-            raise ValueError(f"n_converged must be a positive integer, got {n_converged!r}")
-        self.n_killed = int(n_killed)
-        self.n_converged = int(n_converged)
+        self.n_killed = non_negative_int(n_killed, "n_killed")
+        self.n_converged = positive_int(n_converged, "n_converged")
         #: Number of optimizers stopped when the convergence threshold was first seen
         #: (None until then).
         self.kills_at_convergence = None

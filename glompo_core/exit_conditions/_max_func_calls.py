@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import positive_int
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ class MaxFuncCalls(BaseExitCondition):
 
     def __init__(self, fmax: int) -> None:
         super().__init__()
-        if not isinstance(fmax, numbers.Integral) or isinstance(fmax, bool) or fmax < 1:
-            raise ValueError(f"fmax must be a positive integer, got {fmax!r}")
-        self.fmax = int(fmax)
+        self.fmax = positive_int(fmax, "fmax")
 
     def __call__(self, manager: ManagerView) -> bool:
         return manager.f_counter >= self.fmax

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import positive_int
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -37,10 +37,7 @@ class MaxKills(BaseExitCondition):
 
     def __init__(self, kills_max: int) -> None:
         super().__init__()
-        if not isinstance(kills_max, numbers.Integral) or isinstance(kills_max, bool) \
-                or kills_max < 1:
-            raise ValueError(f"kills_max must be a positive integer, got {kills_max!r}")
-        self.kills_max = int(kills_max)
+        self.kills_max = positive_int(kills_max, "kills_max")
 
     def __call__(self, manager: ManagerView) -> bool:
         return len(manager.stopped_opts) >= self.kills_max

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import positive_int
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ class MaxOptsStarted(BaseExitCondition):
 
     def __init__(self, max_opts: int) -> None:
         super().__init__()
-        if not isinstance(max_opts, numbers.Integral) or isinstance(max_opts, bool) or max_opts < 1:
-            raise ValueError(f"max_opts must be a positive integer, got {max_opts!r}")
-        self.max_opts = int(max_opts)
+        self.max_opts = positive_int(max_opts, "max_opts")
 
     def __call__(self, manager: ManagerView) -> bool:
         return manager.o_counter >= self.max_opts

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from glompo_core._validation import positive_number
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -19,11 +17,7 @@ __all__ = ["MaxSeconds"]
 def _check_seconds(name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not 0 < float(value) < np.inf):
-        raise ValueError(f"{name} must be a positive finite number of seconds or None, "
-                         f"got {value!r}")
-    return float(value)
+    return positive_number(value, name, what="a positive finite number of seconds or None")
 
 
 class MaxSeconds(BaseExitCondition):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import positive_int
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ class NOptConverged(BaseExitCondition):
 
     def __init__(self, nconv: int) -> None:
         super().__init__()
-        if not isinstance(nconv, numbers.Integral) or isinstance(nconv, bool) or nconv < 1:
-            raise ValueError(f"nconv must be a positive integer, got {nconv!r}")
-        self.nconv = int(nconv)
+        self.nconv = positive_int(nconv, "nconv")
 
     def __call__(self, manager: ManagerView) -> bool:
         return manager.converged >= self.nconv

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glompo_core._validation import number
 from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
 
 if TYPE_CHECKING:
@@ -45,14 +45,8 @@ class TargetCost(BaseExitCondition):
 
     def __init__(self, target: float, atol: float = 1e-6) -> None:
         super().__init__()
-        if (not isinstance(target, numbers.Real) or isinstance(target, bool)
-                or not np.isfinite(float(target))):
-            raise ValueError(f"target must be a finite number, got {target!r}")
-        if (not isinstance(atol, numbers.Real) or isinstance(atol, bool)
-                or not 0 <= float(atol) < np.inf):
-            raise ValueError(f"atol must be a non-negative finite number, got {atol!r}")
-        self.target = float(target)
-        self.atol = float(atol)
+        self.target = number(target, "target")
+        self.atol = number(atol, "atol", minimum=0)
 
     def __call__(self, manager: ManagerView) -> bool:
         fx = manager.result.fx

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glompo_core._validation import fraction, number, positive_number
 from glompo_core.generators._random import (
     BoundsLike,
     _check_bounds,
@@ -95,20 +96,14 @@ class AnnealingGenerator(BaseGenerator):
         if task is not None and not callable(task):
             raise ValueError(f"task must be callable (or None for the run's task), got {task!r}")
         self.task = task
-        if not (math.isfinite(qa) and qa < 1):
-            raise ValueError(f"qa must be a finite number < 1 (typically in (-1e4, -5]), "
-                             f"got {qa!r}")
-        if not 1 < qv < 3:
-            raise ValueError(f"qv must be in the open interval (1, 3), got {qv!r}")
-        if not (math.isfinite(initial_temp) and initial_temp > 0):
-            raise ValueError(f"initial_temp must be a finite number > 0, got {initial_temp!r}")
-        if not 0 < restart_temp_ratio < 1:
-            raise ValueError(f"restart_temp_ratio must be in the open interval (0, 1), "
-                             f"got {restart_temp_ratio!r}")
-        self.qa = float(qa)
-        self.qv = float(qv)
-        self.initial_temp = float(initial_temp)
-        self.restart_temp_ratio = float(restart_temp_ratio)
+        self.qa = number(qa, "qa", maximum=1, max_inclusive=False,
+                         what="a finite number < 1 (typically in (-1e4, -5])")
+        self.qv = number(qv, "qv", minimum=1, maximum=3, min_inclusive=False,
+                         max_inclusive=False, what="in the open interval (1, 3)")
+        self.initial_temp = positive_number(initial_temp, "initial_temp",
+                                            what="a finite number > 0")
+        self.restart_temp_ratio = fraction(restart_temp_ratio, "restart_temp_ratio",
+                                           strict=True, what="in the open interval (0, 1)")
         self.seed = seed
         if seed is not None:
             self.set_seed(seed)

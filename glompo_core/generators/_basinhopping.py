@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glompo_core._validation import fraction, number, positive_int, positive_number
 from glompo_core.generators._random import (
     BoundsLike,
     _check_bounds,
@@ -22,14 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BasinHoppingGenerator"]
 
-
-def _number(value: Any, name: str, allowed: str, ok: Callable[[float], bool]) -> float:
-    """``float(value)`` if it is a finite real number passing ``ok``; else a ValueError."""
-    numeric = not isinstance(value, bool) and isinstance(
-        value, (int, float, np.integer, np.floating))
-    if not numeric or not math.isfinite(value) or not ok(float(value)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
+_OPEN_UNIT = "a number in the open interval (0, 1)"
 
 
 class BasinHoppingGenerator(BaseGenerator):
@@ -86,19 +79,14 @@ class BasinHoppingGenerator(BaseGenerator):
                  target_accept_rate: float = 0.5, interval: int = 5, factor: float = 0.9,
                  bounds: BoundsLike | None = None) -> None:
         super().__init__()
-        self.temperature = _number(temperature, "temperature", "a finite number >= 0",
-                                   lambda v: v >= 0)
-        self.max_step_size = _number(max_step_size, "max_step_size", "a finite number > 0",
-                                     lambda v: v > 0)
-        self.target_accept_rate = _number(target_accept_rate, "target_accept_rate",
-                                          "a number in the open interval (0, 1)",
-                                          lambda v: 0 < v < 1)
-        if isinstance(interval, bool) or not isinstance(interval, (int, np.integer)) \
-                or interval < 1:
-            raise ValueError(f"interval must be an integer >= 1, got {interval!r}")
-        self.interval = int(interval)
-        self.factor = _number(factor, "factor", "a number in the open interval (0, 1)",
-                              lambda v: 0 < v < 1)
+        self.temperature = number(temperature, "temperature", minimum=0,
+                                  what="a finite number >= 0")
+        self.max_step_size = positive_number(max_step_size, "max_step_size",
+                                             what="a finite number > 0")
+        self.target_accept_rate = fraction(target_accept_rate, "target_accept_rate",
+                                           strict=True, what=_OPEN_UNIT)
+        self.interval = positive_int(interval, "interval", what="an integer >= 1")
+        self.factor = fraction(factor, "factor", strict=True, what=_OPEN_UNIT)
         self.bounds = None if bounds is None else _check_bounds(bounds)
         self.step_size = self.max_step_size
         self.n_accept = 0

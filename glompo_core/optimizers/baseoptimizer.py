@@ -366,7 +366,7 @@ class BaseOptimizer(ABC):
                     dill.dumps(value)
                 except Exception:
                     self.logger.warning("attribute %s does not pickle; left out of the "
-                                      "checkpoint", name)
+                                        "checkpoint", name)
                     continue
             state[name] = value
         with open(path, "wb") as file:

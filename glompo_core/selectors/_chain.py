@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import number
 from glompo_core.selectors._cycle import SpawnArg, _describe
 from glompo_core.selectors.baseselector import AvailOpt, BaseSelector, OptimizerSpec
 
@@ -60,10 +60,11 @@ class ChainSelector(BaseSelector):
                              f"{max(len(avail_opts) - 1, 0)} thresholds); got "
                              f"{len(thresholds)}")
         for value in thresholds:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
+            try:
+                number(value, "fcall_thresholds", minimum=0)
+            except ValueError:
                 raise ValueError(f"fcall_thresholds must contain finite numbers >= 0, "
-                                 f"got {value!r}")
+                                 f"got {value!r}") from None
         if any(b <= a for a, b in itertools.pairwise(thresholds)):
             raise ValueError(f"fcall_thresholds must be strictly increasing, got {thresholds}")
         super().__init__(*avail_opts, allow_spawn=allow_spawn, plugin_manager=plugin_manager)

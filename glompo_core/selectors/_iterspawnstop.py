@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from glompo_core._validation import positive_int
 from glompo_core.selectors.baseselector import SpawnControl
 
 if TYPE_CHECKING:
@@ -14,10 +15,7 @@ __all__ = ["IterSpawnStop"]
 
 def _positive_int(value: Any, name: str) -> int:
     """``int(value)`` for an integer >= 1 (an integral float is accepted), else a ValueError."""
-    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not integral or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return positive_int(value, name, what="an integer >= 1", integral_float=True)
 
 
 class IterSpawnStop(SpawnControl):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glompo_core._validation import fraction, positive_int
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -51,13 +51,8 @@ class BestUnmoving(BaseStopper):
 
     def __init__(self, calls: int, tol: float = 0) -> None:
         super().__init__()
-        if not isinstance(calls, numbers.Integral) or isinstance(calls, bool) or calls < 1:
-            raise ValueError(f"calls must be a positive integer, got {calls!r}")
-        if (not isinstance(tol, numbers.Real) or isinstance(tol, bool)
-                or not 0 <= float(tol) <= 1):
-            raise ValueError(f"tol must be a number between 0 and 1, got {tol!r}")
-        self.calls = int(calls)
-        self.tol = float(tol)
+        self.calls = positive_int(calls, "calls")
+        self.tol = fraction(tol, "tol")
 
     @property
     def history_needed(self) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glompo_core._validation import fraction, integer
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -52,13 +52,8 @@ class EvaluationsUnmoving(BaseStopper):
 
     def __init__(self, calls: int, tol: float = 0) -> None:
         super().__init__()
-        if not isinstance(calls, numbers.Integral) or isinstance(calls, bool) or calls < 2:
-            raise ValueError(f"calls must be an integer of at least 2, got {calls!r}")
-        if (not isinstance(tol, numbers.Real) or isinstance(tol, bool)
-                or not 0 <= float(tol) <= 1):
-            raise ValueError(f"tol must be a number between 0 and 1, got {tol!r}")
-        self.calls = int(calls)
-        self.tol = float(tol)
+        self.calls = integer(calls, "calls", minimum=2)
+        self.tol = fraction(tol, "tol")
 
     @property
     def history_needed(self) -> int:

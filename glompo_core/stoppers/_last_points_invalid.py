@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glompo_core._validation import positive_int
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -43,9 +43,7 @@ class LastPointsInvalid(BaseStopper):
 
     def __init__(self, n_iters: int = 1) -> None:
         super().__init__()
-        if not isinstance(n_iters, numbers.Integral) or isinstance(n_iters, bool) or n_iters < 1:
-            raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
-        self.n_iters = int(n_iters)
+        self.n_iters = positive_int(n_iters, "n_iters")
 
     @property
     def history_needed(self) -> int:

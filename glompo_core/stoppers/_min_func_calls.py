@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
+from glompo_core._validation import positive_int
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -38,9 +38,7 @@ class MinFuncCalls(BaseStopper):
 
     def __init__(self, min_pts: int) -> None:
         super().__init__()
-        if not isinstance(min_pts, numbers.Integral) or isinstance(min_pts, bool) or min_pts < 1:
-            raise ValueError(f"min_pts must be a positive integer, got {min_pts!r}")
-        self.min_pts = int(min_pts)
+        self.min_pts = positive_int(min_pts, "min_pts")
 
     @property
     def history_needed(self) -> int:

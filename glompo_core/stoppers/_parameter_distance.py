@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glompo_core._validation import positive_number
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -80,13 +80,9 @@ class ParameterDistance(BaseStopper):
                  test_all: bool = False) -> None:
         super().__init__()
         self.bounds = _check_bounds(bounds)
-        if (not isinstance(relative_distance, numbers.Real) or isinstance(relative_distance, bool)
-                or not 0 < float(relative_distance) < np.inf):
-            raise ValueError("relative_distance must be a positive finite number, "
-                             f"got {relative_distance!r}")
+        self.relative_distance = positive_number(relative_distance, "relative_distance")
         if not isinstance(test_all, (bool, np.bool_)):
             raise ValueError(f"test_all must be True or False, got {test_all!r}")
-        self.relative_distance = float(relative_distance)
         self.test_all = bool(test_all)
         self._diagonal = _diagonal(self.bounds)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glompo_core._validation import fraction, integer
 from glompo_core.stoppers._parameter_distance import _check_bounds, _diagonal
 from glompo_core.stoppers.basestopper import BaseStopper
 
@@ -59,13 +59,8 @@ class StepSize(BaseStopper):
                  relative_tol: float = 0.05) -> None:
         super().__init__()
         self.bounds = _check_bounds(bounds)
-        if not isinstance(calls, numbers.Integral) or isinstance(calls, bool) or calls < 2:
-            raise ValueError(f"calls must be an integer of at least 2, got {calls!r}")
-        if (not isinstance(relative_tol, numbers.Real) or isinstance(relative_tol, bool)
-                or not 0 <= float(relative_tol) <= 1):
-            raise ValueError(f"relative_tol must be a number between 0 and 1, got {relative_tol!r}")
-        self.calls = int(calls)
-        self.relative_tol = float(relative_tol)
+        self.calls = integer(calls, "calls", minimum=2)
+        self.relative_tol = fraction(relative_tol, "relative_tol")
         self._diagonal = _diagonal(self.bounds)
 
     @property

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from glompo_core._seeding import Seeded
+from glompo_core._validation import positive_number
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -50,10 +48,7 @@ class TimeAnnealing(BaseStopper, Seeded):
 
     def __init__(self, crit_ratio: float = 1) -> None:
         super().__init__()
-        if (not isinstance(crit_ratio, numbers.Real) or isinstance(crit_ratio, bool)
-                or not 0 < float(crit_ratio) < np.inf):
-            raise ValueError(f"crit_ratio must be a positive finite number, got {crit_ratio!r}")
-        self.crit_ratio = float(crit_ratio)
+        self.crit_ratio = positive_number(crit_ratio, "crit_ratio")
 
     @property
     def history_needed(self) -> int:

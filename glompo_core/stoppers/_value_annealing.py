@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from glompo_core._seeding import Seeded
+from glompo_core._validation import fraction
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -53,11 +53,7 @@ class ValueAnnealing(BaseStopper, Seeded):
 
     def __init__(self, crit_stop_chance: float = 0.5) -> None:
         super().__init__()
-        if (not isinstance(crit_stop_chance, numbers.Real) or isinstance(crit_stop_chance, bool)
-                or not 0 < float(crit_stop_chance) < 1):
-            raise ValueError("crit_stop_chance must be a number strictly between 0 and 1, "
-                             f"got {crit_stop_chance!r}")
-        self.crit_stop_chance = float(crit_stop_chance)
+        self.crit_stop_chance = fraction(crit_stop_chance, "crit_stop_chance", strict=True)
 
     @property
     def history_needed(self) -> int:

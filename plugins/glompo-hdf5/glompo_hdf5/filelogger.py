@@ -1,0 +1,867 @@
+"""FileLogger: GloMPO's in-memory log plus every evaluation written to ``glompo_log.h5``.
+
+The manager builds it for ``summary_files=3``. It keeps :class:`BaseLogger`'s in-memory
+behaviour (the stoppers read it, windowed) and also writes every row, message and piece
+of metadata to an HDF5 file with PyTables, in the layout of the GloMPO reference::
+
+    /                          manager metadata (attributes), checksum, glompo_log_format
+    /optimizer_<id>            optimizer metadata (attributes): type, t_start, t_end,
+                               end_cond, init_kwargs, x0, ...
+    /optimizer_<id>/messages   VLArray of UTF-8 strings (one row per message)
+    /optimizer_<id>/iter_history
+                               Table: call_id (int64), x (float64, shape (n_parms,)),
+                               fx (float64), then one column per extra value of a
+                               detailed call
+
+Threads
+-------
+``put_iteration``, ``put_message`` and ``put_metadata`` are called from the optimizers'
+threads; they only append to pending buffers (guarded by the logger's own lock).
+All HDF5 I/O happens in :meth:`FileLogger.flush` (and ``open``, ``truncate_after``,
+``full_history``, ``close``), which the manager calls from its own thread about every
+50 ms; every call holds an I/O lock, so PyTables is never entered by two threads at
+once. ``flush`` swaps the buffers, appends the rows and calls ``File.flush()``.
+
+Killed runs
+-----------
+A process killed at any moment (``SIGKILL``) leaves a file that PyTables and h5py open,
+holding every row up to the last flush. HDF5 has no journal, so this rests on how the
+file is written while the run goes on:
+
+- :meth:`FileLogger.flush` is the only writer, and ends with a file flush;
+- the tables are written **without compression** while the run goes on. Every flush
+  appends to the last, partial chunk of each table; a compressed chunk then changes size
+  and is written elsewhere, and a kill during that rewrite (before the file's index is
+  flushed) leaves the index pointing at space reused by other data: in a busy run about
+  one kill in twelve left an unreadable chunk. Uncompressed chunks are rewritten in place
+  with their earlier rows unchanged, so the last flushed state stays valid;
+- :meth:`FileLogger.close` then compresses the finished file (zlib level 1 with byte
+  shuffle by default) into a temporary file and renames it over ``glompo_log.h5``, so a
+  kill during compression leaves the uncompressed file. ``open(path, 'a')`` rewrites a
+  compressed file uncompressed before appending to it.
+
+Rows never written (a kill while extending a table) read back with the fill value
+``call_id = -1``; :func:`glompo_hdf5.read_log` drops them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from glompo_core.errors import CheckpointingError
+from glompo_core.optimizerlogger import BaseLogger
+from glompo_hdf5 import _format as fmt
+
+if TYPE_CHECKING:
+    import tables
+
+__all__ = ["FileLogger"]
+
+_log = logging.getLogger("glompo.hdf5")
+
+#: Attributes of a FileLogger that belong to the open file and the running session;
+#: they are not saved in checkpoints and are rebuilt by ``_init_runtime``.
+_RUNTIME_ATTRS = ("_file", "_lock", "_cond", "_io_lock", "_accepting", "_flushing", "_rows",
+                  "_n_pending", "_dirty_meta", "_dirty_msgs", "_dirty_manager",
+                  "_msgs_written", "_writers", "_warned")
+
+_Batch = tuple[np.ndarray, np.ndarray, np.ndarray, "Sequence[Sequence[Any]] | None"]
+
+
+def _tables() -> Any:
+    """Import PyTables (only when a file is opened or read)."""
+    import tables
+
+    return tables
+
+
+#: Bounds of the size of a chunk of an ``iter_history`` table, in bytes.
+CHUNK_MIN_BYTES = 4 * 1024
+CHUNK_MAX_BYTES = 16 * 1024
+
+
+def chunk_rows(expected_rows: int, row_bytes: int) -> int:
+    """Rows per HDF5 chunk of an ``iter_history`` table.
+
+    ``expected_rows // 64`` rows, held between :data:`CHUNK_MIN_BYTES` (4 KiB) and
+    :data:`CHUNK_MAX_BYTES` (16 KiB) per chunk: chunks of a few KiB compress floats as
+    well as larger ones do, read fast enough, and keep the partial last chunk of each of
+    a run's many (often short) optimizers small.
+
+    Parameters
+    ----------
+    expected_rows
+        The manager's estimate of the number of rows (from ``MaxFuncCalls``).
+    row_bytes
+        Size of one row of the table.
+
+    Returns
+    -------
+    int
+        The chunk length in rows (at least 1).
+
+    Examples
+    --------
+    >>> chunk_rows(1_000_000, 96)
+    170
+    >>> chunk_rows(1_000, 96)
+    42
+    """
+    lo = max(1, CHUNK_MIN_BYTES // row_bytes)
+    hi = max(1, CHUNK_MAX_BYTES // row_bytes)
+    return int(min(max(expected_rows // 64, lo), hi))
+
+
+@dataclass
+class _ExtraSpec:
+    """How one extra value of a detailed call is stored."""
+
+    header: str  # the name given by the task (detailed_call_headers)
+    column: str  # the column name in the table
+    kind: str  # "f" float64, "a" float64 array of ``shape``, "s" UTF-8 bytes of ``width``
+    shape: tuple[int, ...] = ()
+    width: int = 0
+
+
+@dataclass
+class _TableWriter:
+    """An optimizer's ``iter_history`` table and how its extra columns are filled."""
+
+    table: Any
+    extras: list[_ExtraSpec] = field(default_factory=list)
+    warned: set[str] = field(default_factory=set)
+
+
+class FileLogger(BaseLogger):
+    """The in-memory log of :class:`BaseLogger`, plus every row written to an HDF5 file.
+
+    Parameters
+    ----------
+    n_parms
+        Number of parameters of the optimization problem (the shape of column ``x``).
+    expected_rows
+        The manager's estimate of the number of rows; sets the chunk size of the tables
+        (see :func:`chunk_rows`).
+    build_traj_plot
+        Keep every evaluation in memory too. The manager passes False: trajectory plots
+        read the rows back from the file (:meth:`full_history`).
+    window
+        Rows per optimizer kept in memory for the stoppers (None: all).
+
+    Notes
+    -----
+    The file is written only between :meth:`open` and :meth:`close`; rows recorded while
+    no file is open stay in memory only.
+
+    *Metadata* (the manager's and each optimizer's) is stored as HDF5 attributes:
+    strings, numbers and numeric lists natively, nested dicts and anything else as YAML
+    text (listed in the attribute ``glompo_yaml_attrs``); see :mod:`glompo_hdf5._format`.
+
+    *Extra columns* of a detailed call are typed from the first batch of values: numbers
+    (bool, int, float) become ``float64`` columns, numeric arrays a ``float64`` column of
+    that shape, strings (and any other object, through ``str``) a UTF-8 ``StringCol`` of
+    width ``max(min_string_width, 2 * longest first value)`` bytes. A later string longer
+    than the width is truncated to it, a warning is logged once per column and the column
+    is listed in the table attribute ``truncated_columns``; a later value that does not
+    fit a numeric column is stored as NaN (also warned once).
+
+    *Compression*: the finished file uses ``tables.Filters(complevel=1, complib="zlib",
+    shuffle=True)`` (class attributes ``complevel`` and ``complib``; ``complevel = 0``
+    keeps it uncompressed): zlib and shuffle are built into every HDF5, so h5py, HDFView
+    and ``h5dump`` read the file without plugins (Blosc needs ``hdf5plugin`` for h5py, and
+    compresses random floats no better). While the run goes on, the tables are written
+    uncompressed (see the module docstring: killed runs); :meth:`close` compresses them.
+    *Chunks* are :func:`chunk_rows` rows long, from ``expected_rows``.
+
+    *Back-pressure*: while a flush is writing, an optimizer thread whose batch brings the
+    pending rows over ``max_pending_bytes`` waits (at most ``max_block_seconds``) for the
+    flush to finish, so a writer slower than the optimizers slows them down instead of
+    growing memory. It never waits when no flush is running: the manager's thread may be
+    waiting for the manager's lock that the optimizer holds, and waiting would only stall.
+    Between flushes, the buffer holds what the optimizers produce in one manager loop.
+    """
+
+    #: Compression level of the finished file, applied by close() (0: no compression).
+    complevel: ClassVar[int] = 1
+    #: Compression library of the finished file (``zlib``: readable everywhere).
+    complib: ClassVar[str] = "zlib"
+    #: Pending (not yet written) rows above this many bytes trigger back-pressure.
+    max_pending_bytes: ClassVar[int] = 64 * 2**20
+    #: Longest an optimizer thread waits for a running flush, in seconds.
+    max_block_seconds: ClassVar[float] = 2.0
+    #: HDF5 chunk cache of each dataset of the written file, in bytes (see _file_params).
+    chunk_cache_bytes: ClassVar[int] = 0
+    #: Smallest width, in bytes, of a string column of extras.
+    min_string_width: ClassVar[int] = 64
+
+    def __init__(self, n_parms: int, expected_rows: int = 0, build_traj_plot: bool = False,
+                 *, window: int | None = None) -> None:
+        super().__init__(n_parms, expected_rows, build_traj_plot, window=window)
+        self.path: Path | None = None
+        self.checksum: str | None = None
+        self._manager_meta: dict[str, Any] = {}
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        """(Re)create the session state: no file open, empty buffers, fresh locks."""
+        self._file: tables.File | None = None
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._io_lock = threading.RLock()
+        self._accepting = False
+        self._flushing = False
+        self._rows: dict[int, list[_Batch]] = {}
+        self._n_pending = 0
+        self._dirty_meta: set[int] = set()
+        self._dirty_msgs: set[int] = set()
+        self._dirty_manager: set[str] = set()
+        self._msgs_written: dict[int, int] = {}
+        self._writers: dict[int, _TableWriter] = {}
+        self._warned = False
+
+    @property
+    def max_pending_rows(self) -> int:
+        """Pending rows above which a running flush makes optimizer threads wait."""
+        return max(1, self.max_pending_bytes // (8 * (self.n_parms + 2)))
+
+    @property
+    def is_open(self) -> bool:
+        """True while the HDF5 file is open for writing."""
+        return self._file is not None
+
+    # -- recording (any thread) ------------------------------------------------------------
+    def add_optimizer(self, opt_id: int, opt_type: str, t_start: float) -> None:
+        """Create the in-memory record of a new optimizer; its group is written at the next
+        flush."""
+        super().add_optimizer(opt_id, opt_type, t_start)
+        with self._lock:
+            self._dirty_meta.add(opt_id)
+
+    def put_iteration(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray,
+                      extras: Sequence[Sequence[Any]] | None = None) -> None:
+        """Record a batch in memory and queue its rows for the next flush.
+
+        Parameters
+        ----------
+        opt_id
+            The optimizer which made the evaluations.
+        call_ids
+            Universal evaluation numbers, shape (k,).
+        x
+            Evaluated points, shape (k, n_parms).
+        fx
+            Function values, shape (k,).
+        extras
+            One sequence of length k per extra column of a detailed call.
+
+        Notes
+        -----
+        No HDF5 I/O happens here. The arrays are queued as they are (not copied): the
+        manager hands every batch over and does not modify it afterwards.
+        """
+        super().put_iteration(opt_id, call_ids, x, fx, extras)
+        k = len(fx)
+        if k == 0:
+            return
+        batch: _Batch = (np.asarray(call_ids, dtype=np.int64),
+                         np.asarray(x, dtype=np.float64).reshape(k, self.n_parms),
+                         np.asarray(fx, dtype=np.float64), extras)
+        with self._lock:
+            if not self._accepting:
+                return
+            self._rows.setdefault(opt_id, []).append(batch)
+            self._n_pending += k
+            if self._flushing and self._n_pending > self.max_pending_rows:
+                self._wait_for_flush()
+
+    def _wait_for_flush(self) -> None:
+        """Back-pressure: wait (lock held) until the running flush ends, or time out."""
+        deadline = time.monotonic() + self.max_block_seconds
+        while self._flushing and self._accepting and self._n_pending > self.max_pending_rows:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if not self._warned:
+                    self._warned = True
+                    _log.warning("the HDF5 log is written more slowly than evaluations "
+                                 "arrive: %d rows are pending", self._n_pending)
+                return
+            self._cond.wait(remaining)
+
+    def put_message(self, opt_id: int, message: str) -> None:
+        """Store a message an optimizer sent; it is appended to its ``messages`` at the next
+        flush."""
+        super().put_message(opt_id, message)
+        with self._lock:
+            self._dirty_msgs.add(opt_id)
+
+    def put_metadata(self, opt_id: int, key: str, value: Any) -> None:
+        """Set optimizer metadata; the group's attributes are rewritten at the next flush."""
+        super().put_metadata(opt_id, key, value)
+        with self._lock:
+            self._dirty_meta.add(opt_id)
+
+    def put_manager_metadata(self, key: str, value: Any) -> None:
+        """Record run settings and state as a root attribute (written at the next flush).
+
+        Dicts (the summary's sections) are stored as YAML text, strings and numbers as
+        they are; the manager also stores ``checksum`` this way.
+        """
+        with self._lock:
+            self._manager_meta[key] = value
+            self._dirty_manager.add(key)
+
+    # -- the file (manager's thread) -----------------------------------------------------------
+    def open(self, path: str | Path, mode: str, checksum: str) -> None:
+        """Open or create the HDF5 log file.
+
+        Parameters
+        ----------
+        path
+            The file (``glompo_log.h5`` in the run's working directory).
+        mode
+            ``'w'`` creates the file. An existing file holding rows is refused (the manager
+            deletes old outputs only with ``overwrite_existing=True``); an existing file
+            without rows is replaced. ``'a'`` appends to the file of a resumed run: its
+            ``checksum`` attribute must equal ``checksum``, and rows, messages, metadata and
+            optimizers recorded after the checkpoint this log was loaded from are removed
+            (see :meth:`truncate_after`), so the finished file equals that of an
+            uninterrupted run.
+        checksum
+            The run's checksum, stored in (``'w'``) or checked against (``'a'``) the file.
+
+        Raises
+        ------
+        FileExistsError
+            ``'w'`` and the file holds rows, or is not an HDF5 file.
+        FileNotFoundError
+            ``'a'`` and the file does not exist.
+        glompo_core.errors.CheckpointingError
+            ``'a'`` and the file belongs to another run (different checksum).
+        ValueError
+            An unknown mode.
+        """
+        tb = _tables()
+        path = Path(path)
+        if mode not in ("w", "a"):
+            raise ValueError(f"mode must be 'w' or 'a', got {mode!r}")
+        with self._io_lock:
+            if self._file is not None:
+                raise RuntimeError(f"the log file {self.path} is already open; close() it "
+                                   "first")
+            if mode == "w":
+                if path.exists():
+                    self._refuse_overwrite(path)
+                h5 = tb.open_file(str(path), "w", title="GloMPO optimization log",
+                                  **self._file_params())
+                fmt.write_attrs(h5, h5.root, {"checksum": str(checksum),
+                                              "glompo_log_format": fmt.FORMAT_VERSION})
+            else:
+                if not path.exists():
+                    raise FileNotFoundError(f"no log file {path} to append to")
+                with tb.open_file(str(path), "r") as h5:
+                    found = fmt.read_attrs(h5.root).get("checksum")
+                    compressed = any(leaf.filters.complevel > 0
+                                     for leaf in h5.walk_nodes("/", "Leaf"))
+                if found != checksum:
+                    raise CheckpointingError(
+                        f"{path} belongs to another run: its checksum is {found!r}, the "
+                        f"checkpoint's is {checksum!r}. Resume in another working_dir, or "
+                        "move the old glompo_log.h5 away")
+                if compressed:  # closed by a finished run: rewrite it uncompressed
+                    self._rewrite(path, tb.Filters(complevel=0))
+                h5 = tb.open_file(str(path), "a", **self._file_params())
+            self._file, self.path, self.checksum = h5, path.resolve(), str(checksum)
+            self._writers = {}
+            self._msgs_written = {}
+            try:
+                if mode == "a":
+                    self._adopt_existing(h5)
+                with self._lock:
+                    self._dirty_meta.update(self._meta)
+                    self._dirty_msgs.update(self._messages)
+                    self._dirty_manager.update(self._manager_meta)
+                    self._accepting = True
+                if mode == "a":
+                    self.truncate_after(len(self))
+                self.flush()
+                h5.flush()  # a readable file on disk from the start
+            except BaseException:
+                self._abandon()
+                raise
+
+    def _file_params(self) -> dict[str, Any]:
+        """PyTables parameters of the written file.
+
+        No chunk cache (``chunk_cache_bytes = 0``): HDF5 then writes each chunk while the
+        rows are appended, and PyTables releases the GIL there, so the optimizers'
+        threads keep running; with a cache, the chunks are written by the file flush,
+        which holds the GIL.
+        """
+        return {"chunk_cache_size": self.chunk_cache_bytes}
+
+    def _abandon(self) -> None:
+        """Close the file after a failure, dropping what is pending."""
+        with self._lock:
+            self._accepting = False
+            self._rows.clear()
+            self._n_pending = 0
+            self._cond.notify_all()
+        self._writers = {}
+        if self._file is not None:
+            try:
+                self._file.close()
+            finally:
+                self._file = None
+
+    @staticmethod
+    def _refuse_overwrite(path: Path) -> None:
+        """Raise unless ``path`` is an HDF5 file without evaluations (safe to replace)."""
+        tb = _tables()
+        try:
+            with tb.open_file(str(path), "r") as h5:
+                rows = sum(t.nrows for t in h5.walk_nodes("/", "Table"))
+        except Exception as exc:
+            raise FileExistsError(f"{path} exists and is not a readable HDF5 file ({exc}); "
+                                  "refusing to overwrite it") from None
+        if rows:
+            raise FileExistsError(f"{path} already holds {rows} evaluations of an earlier run; "
+                                  "refusing to overwrite it (the manager deletes old outputs "
+                                  "with overwrite_existing=True)")
+
+    def _adopt_existing(self, h5: Any) -> None:
+        """Reconcile an existing file ('a' mode) with the in-memory state of the log."""
+        for group in list(h5.root._f_iter_nodes("Group")):
+            opt_id = fmt.opt_id_of(group._v_name)
+            if opt_id is None:
+                continue
+            if opt_id not in self._meta:  # started after the checkpoint
+                h5.remove_node(group, recursive=True)
+                continue
+            if fmt.TABLE in group:
+                self._writers[opt_id] = self._writer_of(group._f_get_child(fmt.TABLE))
+            if fmt.MESSAGES in group:
+                messages = group._f_get_child(fmt.MESSAGES)
+                keep = len(self._messages.get(opt_id, []))
+                if messages.nrows > keep:
+                    # VLArray.truncate() followed by append() leaves empty rows in
+                    # PyTables 3.11: rebuild the array with the rows to keep instead
+                    kept = messages.read(0, keep)
+                    h5.remove_node(messages)
+                    messages = self._new_messages(h5, group)
+                    for text in kept:
+                        messages.append(text)
+                self._msgs_written[opt_id] = min(messages.nrows, keep)
+
+    def _writer_of(self, table: Any) -> _TableWriter:
+        """The writer of an existing table (its extra columns read from the file)."""
+        headers = fmt.read_attrs(table).get("extra_headers") or []
+        specs = []
+        for header, column in zip(headers, table.colnames[3:]):
+            dtype = table.coldtypes[column]
+            if dtype.kind == "S":
+                specs.append(_ExtraSpec(str(header), column, "s", width=dtype.itemsize))
+            elif dtype.shape:
+                specs.append(_ExtraSpec(str(header), column, "a", shape=tuple(dtype.shape)))
+            else:
+                specs.append(_ExtraSpec(str(header), column, "f"))
+        return _TableWriter(table, specs)
+
+    def flush(self, opt_id: int | None = None) -> None:
+        """Write every pending row, message and piece of metadata, then flush the file.
+
+        Called by the manager from its own thread (about every 50 ms, before checkpoints
+        and at the end). Does nothing when no file is open or nothing is pending.
+
+        Parameters
+        ----------
+        opt_id
+            Accepted for compatibility with :meth:`BaseLogger.flush`; everything pending is
+            written whatever its value.
+        """
+        with self._io_lock:
+            h5 = self._file
+            if h5 is None:
+                return
+            with self._lock:
+                rows, self._rows = self._rows, {}
+                self._n_pending = 0
+                meta_ids, self._dirty_meta = self._dirty_meta, set()
+                msg_ids, self._dirty_msgs = self._dirty_msgs, set()
+                manager_keys, self._dirty_manager = self._dirty_manager, set()
+                meta = {oid: dict(self._meta[oid]) for oid in meta_ids if oid in self._meta}
+                messages = {oid: self._messages.get(oid, [])[self._msgs_written.get(oid, 0):]
+                            for oid in msg_ids}
+                manager = {key: self._manager_meta[key] for key in manager_keys}
+                if not (rows or meta or manager or any(messages.values())):
+                    return
+                self._flushing = True
+            try:
+                tables_written = self._write(h5, rows, meta, messages, manager)
+                self._sync(h5, tables_written)
+            finally:
+                with self._lock:
+                    self._flushing = False
+                    self._cond.notify_all()
+
+    @staticmethod
+    def _sync(h5: Any, tables_written: list[Any]) -> None:
+        """Flush the file to disk (HDF5's flush is file-wide: one leaf's flush is enough).
+
+        ``File.flush()`` would flush every node PyTables has loaded, one file-wide HDF5
+        flush each; flushing the tables just written (their row buffers, then the file)
+        costs one flush per table that received rows.
+        """
+        if tables_written:
+            for table in tables_written:
+                table.flush()
+        else:
+            h5.flush()
+
+    def _write(self, h5: Any, rows: dict[int, list[_Batch]], meta: dict[int, dict[str, Any]],
+               messages: dict[int, list[str]], manager: dict[str, Any]) -> list[Any]:
+        """Write one swap of the buffers; return the tables that received rows."""
+        tb = _tables()
+        written = []
+        if manager:
+            fmt.write_attrs(h5, h5.root, manager)
+        for oid in sorted(set(meta) | set(rows) | {o for o, m in messages.items() if m}):
+            group = self._group(h5, oid)
+            if oid in meta:
+                fmt.write_attrs(h5, group, meta[oid], replace=True)
+            new = messages.get(oid)
+            if new:
+                vlarray = group._f_get_child(fmt.MESSAGES)
+                for text in new:
+                    vlarray.append(str(text).encode("utf-8"))
+                self._msgs_written[oid] = self._msgs_written.get(oid, 0) + len(new)
+            if oid in rows:
+                writer = self._writers.get(oid)
+                if writer is None:
+                    writer = self._writers[oid] = self._new_table(h5, tb, group, oid,
+                                                                  rows[oid][0][3])
+                self._append(writer, rows[oid])
+                written.append(writer.table)
+        return written
+
+    def _group(self, h5: Any, opt_id: int) -> Any:
+        """The group of ``opt_id``, created (with its ``messages``) if needed."""
+        name = fmt.group_name(opt_id)
+        if name in h5.root:
+            return h5.root._f_get_child(name)
+        group = h5.create_group(h5.root, name, f"optimizer {opt_id}")
+        self._new_messages(h5, group)
+        return group
+
+    def _new_messages(self, h5: Any, group: Any) -> Any:
+        """Create the (empty) ``messages`` VLArray of an optimizer's group."""
+        return h5.create_vlarray(group, fmt.MESSAGES, _tables().VLStringAtom(),
+                                 "messages of the optimizer to the manager (UTF-8)",
+                                 expectedrows=64)
+
+    def _filters(self) -> Any:
+        """The filters of the finished file."""
+        return _tables().Filters(complevel=self.complevel, complib=self.complib,
+                                 shuffle=self.complevel > 0)
+
+    def _rewrite(self, path: Path, filters: Any) -> None:
+        """Copy ``path`` into a new file whose leaves use ``filters``, then replace ``path``
+        by it (atomically: a crash leaves the old file, and a stray temporary file)."""
+        tb = _tables()
+        tmp = path.with_name(f".{path.name}.rewrite")
+        try:
+            with tb.open_file(str(path), "r") as src, \
+                    tb.open_file(str(tmp), "w", title=src.title) as dst, \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore", tb.NaturalNameWarning)  # 'Run Information'
+                src.root._v_attrs._f_copy(dst.root)
+                for node in src.root._f_iter_nodes():
+                    node._f_copy(dst.root, recursive=True, filters=filters, chunkshape="keep")
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # the log itself is untouched
+            raise
+        os.replace(tmp, path)
+
+
+    def _new_table(self, h5: Any, tb: Any, group: Any, opt_id: int,
+                   first_extras: Sequence[Sequence[Any]] | None) -> _TableWriter:
+        """Create ``iter_history`` of ``opt_id``; extra columns are typed from the first
+        batch."""
+        description: dict[str, Any] = {
+            "call_id": tb.Int64Col(pos=0, dflt=-1),
+            "x": tb.Float64Col(shape=(self.n_parms,), pos=1, dflt=np.nan),
+            "fx": tb.Float64Col(pos=2, dflt=np.nan),
+        }
+        specs: list[_ExtraSpec] = []
+        taken: set[str] = set()
+        for j, header in enumerate(self.extra_headers(opt_id)):
+            values = list(first_extras[j]) if first_extras is not None and \
+                j < len(first_extras) else []
+            spec = self._spec_for(header, fmt.column_name(header, taken, j), values)
+            specs.append(spec)
+            pos = 3 + j
+            if spec.kind == "f":
+                description[spec.column] = tb.Float64Col(pos=pos, dflt=np.nan)
+            elif spec.kind == "a":
+                description[spec.column] = tb.Float64Col(shape=spec.shape, pos=pos,
+                                                         dflt=np.nan)
+            else:
+                description[spec.column] = tb.StringCol(spec.width, pos=pos)
+        row_bytes = 16 + 8 * self.n_parms + sum(
+            8 * int(np.prod(s.shape)) if s.kind == "a" else 8 if s.kind == "f" else s.width
+            for s in specs)
+        expected = max(self.expected_rows, 1)
+        table = h5.create_table(group, fmt.TABLE, description,
+                                f"evaluations of optimizer {opt_id}",
+                                expectedrows=expected,
+                                chunkshape=(chunk_rows(expected, row_bytes),))
+        if specs:
+            fmt.write_attrs(h5, table, {"extra_headers": [s.header for s in specs]})
+        return _TableWriter(table, specs)
+
+    def _spec_for(self, header: str, column: str, values: list[Any]) -> _ExtraSpec:
+        """Choose the column type of one extra value from its first values."""
+        first = next((v for v in values if v is not None), None)
+        if first is None or isinstance(first, (bool, int, float, np.bool_, np.integer,
+                                               np.floating)):
+            return _ExtraSpec(header, column, "f")
+        if not isinstance(first, (str, bytes)):
+            try:
+                arr = np.asarray(first, dtype=np.float64)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is not None and arr.ndim >= 1 and arr.size > 0:
+                return _ExtraSpec(header, column, "a", shape=tuple(arr.shape))
+        longest = max((len(_as_bytes(v)) for v in values if v is not None), default=0)
+        width = max(self.min_string_width, 2 * longest)
+        return _ExtraSpec(header, column, "s", width=-(-width // 8) * 8)
+
+    def _append(self, writer: _TableWriter, batches: list[_Batch]) -> None:
+        """Append the batches of one optimizer to its table as one structured array."""
+        table = writer.table
+        if len(batches) == 1:
+            ids, x, fx, _ = batches[0]
+        else:
+            ids = np.concatenate([b[0] for b in batches])
+            x = np.concatenate([b[1] for b in batches])
+            fx = np.concatenate([b[2] for b in batches])
+        rows = np.empty(len(ids), dtype=table.dtype)
+        rows["call_id"] = ids
+        rows["x"] = x
+        rows["fx"] = fx
+        for j, spec in enumerate(writer.extras):
+            values: list[Any] = []
+            for b in batches:
+                extras = b[3]
+                n = len(b[2])
+                if extras is not None and j < len(extras) and len(extras[j]) == n:
+                    values.extend(extras[j])
+                else:
+                    values.extend([None] * n)
+            rows[spec.column] = self._column_values(writer, spec, values)
+        table.append(rows)
+
+    def _column_values(self, writer: _TableWriter, spec: _ExtraSpec, values: list[Any]
+                       ) -> np.ndarray:
+        """The values of one extra column, converted to its type."""
+        if spec.kind == "s":
+            encoded = [b"" if v is None else _as_bytes(v) for v in values]
+            if any(len(e) > spec.width for e in encoded):
+                self._warn_once(writer, spec, f"strings longer than {spec.width} bytes are "
+                                              "truncated", truncated=True)
+                encoded = [e[:spec.width] for e in encoded]
+            return np.array(encoded, dtype=f"S{spec.width}")
+        shape = (len(values), *spec.shape)
+        try:
+            return np.asarray([np.nan if v is None else v for v in values],
+                              dtype=np.float64).reshape(shape)
+        except (TypeError, ValueError):
+            out = np.full(shape, np.nan)
+            for i, v in enumerate(values):
+                try:
+                    out[i] = np.asarray(v, dtype=np.float64).reshape(spec.shape)
+                except (TypeError, ValueError):
+                    pass
+            self._warn_once(writer, spec, "values that are not numbers of the column's shape "
+                                          f"{spec.shape or 'scalar'} are stored as NaN")
+            return out
+
+    def _warn_once(self, writer: _TableWriter, spec: _ExtraSpec, text: str,
+                   truncated: bool = False) -> None:
+        if spec.column in writer.warned:
+            return
+        writer.warned.add(spec.column)
+        table = writer.table
+        _log.warning("%s, extra %r: %s", table._v_parent._v_name, spec.header, text)
+        if truncated:
+            done = fmt.read_attrs(table).get("truncated_columns") or []
+            fmt.write_attrs(self._file, table, {"truncated_columns": [*done, spec.header]})
+
+    def truncate_after(self, call_id: int) -> int:
+        """Drop every row of the file whose ``call_id`` is greater than ``call_id``.
+
+        Used when resuming: the manager's checkpoint recorded ``call_id`` evaluations, and
+        rows written after it (before the run was interrupted) are evaluated again by the
+        resumed run. Pending rows are flushed first. The in-memory log is not changed.
+
+        Parameters
+        ----------
+        call_id
+            The last evaluation to keep.
+
+        Returns
+        -------
+        int
+            Number of rows removed.
+
+        Raises
+        ------
+        RuntimeError
+            No file is open.
+        """
+        with self._io_lock:
+            h5 = self._file
+            if h5 is None:
+                raise RuntimeError("no log file is open")
+            self.flush()
+            dropped = kept = 0
+            for writer in self._writers.values():
+                table = writer.table
+                ids = table.col("call_id")
+                over = ids > call_id
+                n_over = int(over.sum())
+                kept += int(((ids >= 1) & ~over).sum())
+                if not n_over:
+                    continue
+                first = int(np.argmax(over))
+                if n_over == len(ids) - first:  # the usual case: the rows at the end
+                    table.truncate(first)
+                else:
+                    keep = table.read()[~over]
+                    table.truncate(0)
+                    table.append(keep)
+                dropped += n_over
+            if dropped:
+                _log.info("removed %d rows recorded after evaluation %d from %s", dropped,
+                          call_id, self.path)
+                h5.flush()
+            if kept < call_id:
+                _log.warning("%s holds %d of the %d evaluations recorded before the "
+                             "checkpoint", self.path, kept, call_id)
+            return dropped
+
+    def close(self) -> None:
+        """Write everything pending, close the file and compress it. Safe to call twice.
+
+        Compression (``complevel > 0``) copies the file into ``.glompo_log.h5.rewrite``
+        with the finished file's filters, then renames it over the log.
+        """
+        with self._io_lock:
+            if self._file is None:
+                with self._lock:
+                    self._accepting = False
+                return
+            try:
+                self.flush()
+            finally:
+                self._abandon()
+            if self.complevel > 0 and self.path is not None:
+                t0 = time.perf_counter()
+                self._rewrite(self.path, self._filters())
+                _log.info("compressed %s in %.2f s", self.path, time.perf_counter() - t0)
+
+    # -- reading -------------------------------------------------------------------------------
+    def full_history(self, opt_id: int, track: str) -> np.ndarray:
+        """Every row of a column of ``opt_id``'s history, read back from the file.
+
+        Parameters
+        ----------
+        opt_id
+            Unique optimizer identifier.
+        track
+            ``'call_id'``, ``'x'``, ``'fx'``, ``'fx_best'`` (the optimizer's best value so
+            far at each row) or an extra column (by the header given to
+            ``add_iter_history``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Pending rows are flushed first. String extras come back as an object array of
+            ``str``. Without a file (never opened), the in-memory history is used.
+        """
+        if self._file is None and (self.path is None or not self.path.exists()):
+            return super().full_history(opt_id, track)
+        with self._io_lock:
+            if self._file is not None:
+                self.flush()
+                return self._read_track(self._file, opt_id, track)
+            with _tables().open_file(str(self.path), "r") as h5:
+                return self._read_track(h5, opt_id, track)
+
+    def _read_track(self, h5: Any, opt_id: int, track: str) -> np.ndarray:
+        name = fmt.group_name(opt_id)
+        group = h5.root._f_get_child(name) if name in h5.root else None
+        if group is None or fmt.TABLE not in group:
+            if opt_id in self._meta or group is not None:
+                return np.empty((0, self.n_parms)) if track == "x" else np.empty(0)
+            raise KeyError(f"no optimizer {opt_id} in the log")
+        table = group._f_get_child(fmt.TABLE)
+        if track == "fx_best":
+            fx = table.col("fx")
+            return np.minimum.accumulate(np.where(np.isfinite(fx), fx, np.inf)) \
+                if fx.size else fx
+        if track in fmt.RESERVED_COLUMNS:
+            return table.col(track)
+        writer = self._writers.get(opt_id) or self._writer_of(table)
+        for spec in writer.extras:
+            if track in (spec.header, spec.column):
+                col = table.col(spec.column)
+                if spec.kind == "s":
+                    return np.array([bytes(v).decode("utf-8", errors="ignore") for v in col],
+                                    dtype=object)
+                return col
+        raise KeyError(f"no column {track!r}; columns are "
+                       f"{['call_id', 'x', 'fx', 'fx_best', *(s.header for s in writer.extras)]}")
+
+    # -- checkpointing ---------------------------------------------------------------------
+    def checkpoint_save(self, path: str | Path = "", block: Sequence[str] | None = None) -> None:
+        """Save the in-memory state and the file's path and checksum (not the file).
+
+        Pending rows are flushed first, so the file holds every row the checkpoint counts.
+
+        Parameters
+        ----------
+        path
+            Directory in which to write the state (file ``opt_log``).
+        block
+            Attributes not to save (the open file and session state are never saved).
+        """
+        self.flush()
+        super().checkpoint_save(path, (*(block or ()), *_RUNTIME_ATTRS))
+
+    @classmethod
+    def checkpoint_load(cls, path: str | Path) -> FileLogger:
+        """Rebuild a FileLogger from :meth:`checkpoint_save`'s directory; no file is open.
+
+        The manager then calls ``open(path, 'a', checksum)`` to continue the same file.
+        """
+        log = super().checkpoint_load(path)
+        if not isinstance(log, FileLogger):  # pragma: no cover - guarded by the class saved
+            raise CheckpointingError(f"{path} does not hold a FileLogger")
+        log._init_runtime()
+        return log
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8")
