@@ -889,7 +889,7 @@ class GloMPOManager:
             converged_seen = self.converged
             while True:
                 if self._interrupt is not None:
-                    if self.checkpoint_control is not None and self.exit_reason is None:
+                    if self.checkpoint_control is not None and self.exit_reason is None:  # type: ignore[unreachable]
                         self.logger.info("%s received: writing a checkpoint before stopping",
                                          self._interrupt)
                         self.checkpoint()
@@ -897,10 +897,10 @@ class GloMPOManager:
                 with self._lock:
                     self._check_exit()
                 if self.exit_reason is not None:
-                    break
+                    break  # type: ignore[unreachable]
                 self._spawn_as_needed()
                 if self.exit_reason is not None:
-                    break
+                    break  # type: ignore[unreachable]
                 if not self.spawning_opts and not any(r.alive for r in self._opts.values()):
                     self._request_exit("no optimizer is running and the selector starts no more")
                     break
@@ -920,7 +920,7 @@ class GloMPOManager:
                         self.logger.info("checkpoint due (%s)", why)
                         self.checkpoint()
                     else:
-                        self._resume_all([])
+                        self._resume_all([])  # type: ignore[unreachable]
                 if now - self.last_status >= self.status_interval:
                     self.last_status = now
                     self._status_report()
@@ -1170,6 +1170,16 @@ class GloMPOManager:
 
         session = time.time() - self.t_start if self.t_start else 0.0
         state = {name: getattr(self, name) for name in self._STATE_ATTRS}
+        kept = {}
+        for key, value in self._backend_kwargs.items():
+            try:
+                dill.dumps(value)
+                kept[key] = value
+            except Exception:
+                self.logger.warning("backend_kwargs[%r] does not pickle and is left out of the "
+                                    "checkpoint: give it again with load_checkpoint(..., "
+                                    "backend_kwargs=...)", key)
+        state["_backend_kwargs"] = kept
         state["t_used"] = self.t_used + session
         state["session_end"] = time.time()
         records = []
