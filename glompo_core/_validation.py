@@ -1,10 +1,10 @@
 """Validation of constructor and setup arguments, shared by the built-in components.
 
-Each helper takes the value as ``Any`` (it comes from users and run files, whatever the
-annotation of the parameter), returns it converted (``int`` or ``float``) when it is
-valid, and otherwise raises a :class:`ValueError` reading
-``"<name> must be <what>, got <value!r>"``. ``what`` defaults to a description of the
-rule; pass it to keep a component's own wording.
+Each helper takes the ``value`` to check as ``Any`` (it comes from users and run files,
+whatever the annotation of the parameter) and the argument's ``name``, returns the value
+converted (``int`` or ``float``) when it is valid, and otherwise raises a
+:class:`ValueError` reading ``"<name> must be <what>, got <value!r>"``. ``what`` defaults
+to a description of the rule; pass it to keep a component's own wording.
 
 Booleans are never accepted as numbers, and NaN never passes a check. Integers are
 instances of :class:`numbers.Integral` (``int``, numpy integers); real numbers are
@@ -38,10 +38,6 @@ def integer(value: Any, name: str, *, minimum: int, what: str | None = None,
 
     Parameters
     ----------
-    value
-        The value to check.
-    name
-        The argument's name, which starts the error message.
     minimum
         Smallest value allowed.
     what
@@ -79,8 +75,8 @@ def _as_float(value: Any) -> float | None:
         return None
     try:
         return float(value)
-    except OverflowError:  # an integer too large for a float
-        return math.inf if value > 0 else -math.inf
+    except OverflowError:  # an integer (or Fraction) too large for a float
+        return -math.inf if value < 0 else math.inf
 
 
 def _g(bound: float) -> str:
@@ -114,10 +110,6 @@ def number(value: Any, name: str, *, minimum: float | None = None,
 
     Parameters
     ----------
-    value
-        The value to check.
-    name
-        The argument's name, which starts the error message.
     minimum, maximum
         Limits (None: no limit), inclusive unless ``min_inclusive`` or ``max_inclusive``
         is False.

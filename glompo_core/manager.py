@@ -888,19 +888,19 @@ class GloMPOManager:
                 self.checkpoint()
             converged_seen = self.converged
             while True:
-                if self._interrupt is not None:
-                    if self.checkpoint_control is not None and self.exit_reason is None:  # type: ignore[unreachable]
+                if self._interrupted():
+                    if self.checkpoint_control is not None and not self._exiting():
                         self.logger.info("%s received: writing a checkpoint before stopping",
                                          self._interrupt)
                         self.checkpoint()
                     self._request_exit(f"interrupted by {self._interrupt}")
                 with self._lock:
                     self._check_exit()
-                if self.exit_reason is not None:
-                    break  # type: ignore[unreachable]
+                if self._exiting():
+                    break
                 self._spawn_as_needed()
-                if self.exit_reason is not None:
-                    break  # type: ignore[unreachable]
+                if self._exiting():
+                    break
                 if not self.spawning_opts and not any(r.alive for r in self._opts.values()):
                     self._request_exit("no optimizer is running and the selector starts no more")
                     break
@@ -916,11 +916,11 @@ class GloMPOManager:
                 why = self._checkpoint_due(converged_seen)
                 converged_seen = self.converged
                 if why is not None:
-                    if self.exit_reason is None:
+                    if not self._exiting():
                         self.logger.info("checkpoint due (%s)", why)
                         self.checkpoint()
                     else:
-                        self._resume_all([])  # type: ignore[unreachable]
+                        self._resume_all([])
                 if now - self.last_status >= self.status_interval:
                     self.last_status = now
                     self._status_report()
@@ -939,6 +939,14 @@ class GloMPOManager:
         if error is not None:
             raise error
         return self.result
+
+    def _exiting(self) -> bool:
+        """True once the run is ending (set from any thread: not narrowed by mypy)."""
+        return self.exit_reason is not None
+
+    def _interrupted(self) -> bool:
+        """True once SIGINT/SIGTERM arrived (set by the signal handler)."""
+        return self._interrupt is not None
 
     def _shutdown(self) -> None:
         with self._lock:

@@ -73,7 +73,7 @@ import unittest
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -128,7 +128,8 @@ class FakeManagerView:
 
     def __post_init__(self) -> None:
         self.bounds = np.asarray(self.bounds, dtype=float)
-        if self.opt_log is None:
+        # the field's default is None (see its declaration): give the empty log here
+        if cast("BaseLogger | None", self.opt_log) is None:
             self.opt_log = BaseLogger(self.n_parms)
 
     @property
