@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evals", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--no-scope", dest="scope", action="store_false",
+                        help="skip the cost of the scope (glompo-scope)")
+    parser.add_argument("--scope-evals", type=int, default=2000)
     args = parser.parse_args(argv)
     rows = []
     print(f"{'optimizer':<30}{'direct ev/s':>14}{'managed ev/s':>14}{'ratio':>8}"
@@ -139,6 +142,21 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"optimizer": name, "direct_evals_per_s": d, "managed_evals_per_s": m,
                      "ratio": ratio, "us_per_eval_added": added})
         print(f"{name:<30}{d:>14,.0f}{m:>14,.0f}{ratio:>8.2f}{added:>15.1f}")
+    if args.scope and get_plugin_manager().has_visualisation():
+        from benchmarks.scope_overhead import timed
+
+        ratios = []
+        for _ in range(args.repeats):
+            base = timed(args.scope_evals, 4, None)[0]
+            with_scope = timed(args.scope_evals, 4, {"events_per_flush": 10,
+                                                     "record_movie": False})[0]
+            ratios.append(with_scope / base)
+        ratio = statistics.median(ratios)
+        rows.append({"optimizer": "scope (events_per_flush=10, no movie): wall time ratio",
+                     "ratio": ratio})
+        print(f"\nGloMPOScope, events_per_flush=10, record_movie=False: wall time "
+              f"{ratio:.3f} x the same run without it (median of {args.repeats}; "
+              f"{args.scope_evals} evaluations of a 1 ms task, 4 jobs)")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
