@@ -117,8 +117,13 @@ class Combinable:
         return _Or(self, other)
 
     def _args_str(self) -> str:
-        return ", ".join(f"{k}={format_value(k, v)}" if k != "bounds" else "bounds"
-                         for k, v in self._init_args.items())
+        parts = []
+        for k, v in self._init_args.items():
+            kept = getattr(self, k, v)
+            if isinstance(kept, int) and isinstance(v, float) and kept == v:
+                v = kept  # a whole float given for a count (fmax=1e5) prints as the count
+            parts.append("bounds" if k == "bounds" else f"{k}={format_value(k, v)}")
+        return ", ".join(parts)
 
     def __str__(self) -> str:
         return f"{type(self).__name__}({self._args_str()})"

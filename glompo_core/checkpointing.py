@@ -12,8 +12,8 @@ A checkpoint holds, beside a ``manifest.json``:
   listed in the manifest and restarted from its best point on resume;
 - ``scope/``: the visualisation's state, when there is one.
 
-The manifest names the format version, the versions of glompo-core and of the
-plugins whose components the run uses, the run's checksum (shared with the HDF5
+The manifest names the format version, the versions of glompo-core and of every
+active plugin, the run's checksum (shared with the HDF5
 log), ``f_counter``, the optimizers, and a SHA-256 of every member, so a damaged or
 foreign file is refused with a :class:`~glompo_core.errors.CheckpointingError`.
 
@@ -62,7 +62,8 @@ class CheckpointingControl:
     checkpoint_at_init
         Write one as the run starts.
     checkpoint_at_conv
-        Write one whenever an optimizer converges.
+        Write one when the run ends by its exit conditions (before the optimizers are
+        stopped), so a finished run can be resumed with a larger budget.
     raise_checkpoint_fail
         Raise (ending the run) when a checkpoint cannot be written; else log and go on.
     force_task_save

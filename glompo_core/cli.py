@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="override a setting (value in YAML), e.g. max_jobs=8, "
-                             "working_dir=elsewhere, exit_conditions='MaxFuncCalls(fmax=1e5)'")
+                             "working_dir=elsewhere, exit_conditions='MaxFuncCalls(fmax=100000)'")
     resume.add_argument("--no-progress", action="store_true", help="no live progress display")
     resume.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v: info, -vv: debug)")

@@ -289,6 +289,7 @@ class GloMPOManager:
         self._restore: list[dict[str, Any]] = []  # optimizers to resume (load_checkpoint)
         self._resumed = False
         self._checkpoint_pending = False
+        self._final_checkpoint = False
         self._chkpt_count = 0
         self._written_checkpoints: list[str] = []
 
@@ -584,12 +585,21 @@ class GloMPOManager:
             self._request_exit(f"exit conditions raised {exc!r}")
             return
         if done:
-            self._request_exit(self.exit_conditions.str_with_result())
+            self._request_exit(self.exit_conditions.str_with_result(), converged=True)
 
-    def _request_exit(self, reason: str) -> None:
+    def _request_exit(self, reason: str, *, converged: bool = False) -> None:
         if self.exit_reason is None:
             self.exit_reason = reason
             self.logger.info("exit: %s", reason.replace("\n", " "))
+            control = self.checkpoint_control
+            if converged and control is not None and control.checkpoint_at_conv:
+                # keep the optimizers (paused) for a final checkpoint, so the finished run
+                # can be resumed later with a larger budget; they are stopped after it
+                self._final_checkpoint = True
+                for rec in self._opts.values():
+                    self._ask_pause(rec)
+                self._events.put(("_final_checkpoint", {}))
+                return
             for rec in self._opts.values():
                 if rec.alive and not rec.stop_requested:
                     self._stop_optimizer(rec, "the run is ending", record=False)
@@ -771,14 +781,19 @@ class GloMPOManager:
     def _fire(self, hook: str, **kwargs: Any) -> None:
         self._pm.call_lifecycle(hook, manager=self._view, **kwargs)
 
-    def _drain_events(self, timeout: float) -> None:
+    def _drain_events(self, timeout: float, budget: float | None = 0.1) -> None:
+        """Fire queued lifecycle events; stop after ``budget`` seconds so that slow
+        observers never starve the manager's other duties (spawning, files, checkpoints)."""
         try:
             name, kwargs = self._events.get(timeout=timeout)
         except queue.Empty:
             return
+        deadline = None if budget is None else time.monotonic() + budget
         while True:
             if not name.startswith("_"):
                 self._fire(name, **kwargs)
+            if deadline is not None and time.monotonic() > deadline:
+                return
             try:
                 name, kwargs = self._events.get_nowait()
             except queue.Empty:
@@ -886,7 +901,6 @@ class GloMPOManager:
             elif self.checkpoint_control is not None and \
                     self.checkpoint_control.checkpoint_at_init and not self._resumed:
                 self.checkpoint()
-            converged_seen = self.converged
             while True:
                 if self._interrupted():
                     if self.checkpoint_control is not None and not self._exiting():
@@ -897,6 +911,9 @@ class GloMPOManager:
                 with self._lock:
                     self._check_exit()
                 if self._exiting():
+                    if self._final_checkpoint:
+                        self.logger.info("the run converged: writing a final checkpoint")
+                        self.checkpoint()
                     break
                 self._spawn_as_needed()
                 if self._exiting():
@@ -913,8 +930,7 @@ class GloMPOManager:
                         self.logger.info("CHKPT file found: writing a checkpoint")
                         (self.working_dir / "CHKPT").unlink(missing_ok=True)
                         self.checkpoint()
-                why = self._checkpoint_due(converged_seen)
-                converged_seen = self.converged
+                why = self._checkpoint_due()
                 if why is not None:
                     if not self._exiting():
                         self.logger.info("checkpoint due (%s)", why)
@@ -984,7 +1000,7 @@ class GloMPOManager:
                 if rec.status == "running":
                     rec.status = "stopped" if rec.opt_id in self.stopped_opts else "ended"
             self._finalise_result()
-        self._drain_events(0)
+        self._drain_events(0, budget=None)
         self._fire("glompo_run_finished", result=self.result, reason=self.exit_reason or "")
         try:
             self._write_manager_metadata()
@@ -1104,6 +1120,10 @@ class GloMPOManager:
     def _resume_all(self, paused: list[_OptRecord]) -> None:
         with self._lock:
             self._checkpoint_pending = False
+            if self._exiting():  # the run ends: stop them before they may go on
+                for rec in self._opts.values():
+                    if rec.alive and not rec.stop_requested:
+                        self._stop_optimizer(rec, "the run is ending", record=False)
             for rec in self._opts.values():
                 if rec.pause_requested:
                     rec.pause_requested = False
@@ -1443,7 +1463,7 @@ class GloMPOManager:
                 self._launch(entry["opt_id"], cls, init, entry["call_kwargs"], x0,
                              t_start=entry["t_start"])
 
-    def _checkpoint_due(self, converged_before: int) -> str | None:
+    def _checkpoint_due(self) -> str | None:
         control = self.checkpoint_control
         if control is None:
             return None
@@ -1454,8 +1474,6 @@ class GloMPOManager:
             return "time"
         if self.f_counter - self.last_chkpt_fcall >= control.checkpoint_iter_frequency:
             return "evaluations"
-        if control.checkpoint_at_conv and self.converged > converged_before:
-            return "convergence"
         return None
 
     # ------------------------------------------------------------------------- outputs

@@ -292,13 +292,22 @@ def test_checkpoint_at_init_and_at_convergence(tmp_path: Path) -> None:
                                    naming_format="c_%(count)")
     manager = make(tmp_path, checkpoint_control=control, task=SleepySphere(0.001),
                    bounds=[(-1, 1)] * 2,
-                   opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 4, "iters": 25})),
+                   opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 4})),
                    exit_conditions=MaxFuncCalls(fmax=300))
     manager.start_manager()
     first = read_manifest(tmp_path / "run" / "checkpoints" / "c_001.tar.gz")
     assert first["f_counter"] == 0
-    assert manager.converged >= 2
-    assert len(manager.checkpoint_history) >= 2
+    last = read_manifest(tmp_path / "run" / "checkpoints" / "c_002.tar.gz")
+    assert len(manager.checkpoint_history) == 2
+    assert 300 <= last["f_counter"] <= 300 + 2 * 4  # taken where the exit condition held
+    assert [o["status"] for o in last["optimizers"]] == ["running", "running"]
+    assert all(s == "ended" for s in manager.optimizer_status().values())
+    # the finished run goes on with a larger budget
+    more = GloMPOManager.load_manager(tmp_path / "run" / "checkpoints" / "c_002.tar.gz",
+                                      task=SleepySphere(0.001),
+                                      exit_conditions=MaxFuncCalls(fmax=600))
+    more.start_manager()
+    assert more.f_counter >= 600 and more.o_counter == 2
 
 
 SIGTERM_SCRIPT = textwrap.dedent("""

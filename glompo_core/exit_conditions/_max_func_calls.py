@@ -36,7 +36,7 @@ class MaxFuncCalls(BaseExitCondition):
 
     def __init__(self, fmax: int) -> None:
         super().__init__()
-        self.fmax = positive_int(fmax, "fmax")
+        self.fmax = positive_int(fmax, "fmax", integral_float=True)  # 1e5 is fine
 
     def __call__(self, manager: ManagerView) -> bool:
         return manager.f_counter >= self.fmax
