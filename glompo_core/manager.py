@@ -1165,6 +1165,8 @@ class GloMPOManager:
         directory.mkdir(parents=True, exist_ok=True)
         paused = self._pause_all()
         try:
+            # observers (the scope) must have seen every batch the checkpoint holds
+            self._drain_events(0, budget=None)
             with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as tmp_name:
                 tmp = Path(tmp_name)
                 with self._lock:
