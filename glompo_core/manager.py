@@ -115,8 +115,10 @@ class _Scaler:
 class _FunctionWrapper:
     """The function an optimizer minimises: evaluates through the backend, buffers results."""
 
-    def __init__(self, manager: GloMPOManager, opt_id: int, scaler: _Scaler) -> None:
+    def __init__(self, manager: GloMPOManager, opt_id: int, scaler: _Scaler,
+                 workers: int = 1) -> None:
         self._manager = manager
+        self._workers = max(1, int(workers))
         self._opt_id = opt_id
         self._scaler = scaler
         self._backend = manager._backend_obj
@@ -151,7 +153,12 @@ class _FunctionWrapper:
     def evaluate_population(self, xs: Sequence[Sequence[float]]) -> list[float]:
         """Evaluate a population at once through the run's backend."""
         x_task = self._scaler.to_task(np.atleast_2d(np.asarray(xs, dtype=float)))
-        outs = self._backend.evaluate_batch(x_task)
+        if self._workers == 1:  # one slot: one evaluation at a time, no pool hand-offs
+            outs = [self._backend.evaluate(x) for x in x_task]
+        else:  # never more evaluations at once than the optimizer's slots
+            outs = []
+            for start in range(0, len(x_task), self._workers):
+                outs.extend(self._backend.evaluate_batch(x_task[start:start + self._workers]))
         if self._detailed:
             pairs = [self._split(o) for o in outs]
             fxs = [fx for fx, _ in pairs]
@@ -290,6 +297,7 @@ class GloMPOManager:
         self._resumed = False
         self._checkpoint_pending = False
         self._final_checkpoint = False
+        self._gate: threading.Event | None = None
         self._chkpt_count = 0
         self._written_checkpoints: list[str] = []
 
@@ -643,23 +651,32 @@ class GloMPOManager:
         return sum(rec.workers for rec in self._opts.values() if rec.alive)
 
     def _spawn_as_needed(self) -> None:
-        while self.spawning_opts and self.exit_reason is None:
-            free = self.max_jobs - self._slots_used()
-            if free <= 0:
-                return
-            with self._lock:
-                choice = self.opt_selector.select_optimizer(self._view, self.opt_log, free)
-            if choice is False:
-                self.spawning_opts = False
-                self.logger.info("the selector allows no new optimizers")
-                return
-            if choice is None:
-                if not any(rec.alive for rec in self._opts.values()):
-                    self._request_exit("the selector's optimizers need more workers than "
-                                       f"max_jobs={self.max_jobs}; nothing can start")
-                return
-            cls, init, call = choice
-            self._start_optimizer(cls, dict(init), dict(call))
+        # the optimizers of one round start together (a gate), so the first one cannot
+        # run ahead while the others are still being built
+        gate = threading.Event()
+        self._gate = gate
+        try:
+            while self.spawning_opts and self.exit_reason is None \
+                    and not self._checkpoint_pending:
+                free = self.max_jobs - self._slots_used()
+                if free <= 0:
+                    return
+                with self._lock:
+                    choice = self.opt_selector.select_optimizer(self._view, self.opt_log, free)
+                if choice is False:
+                    self.spawning_opts = False
+                    self.logger.info("the selector allows no new optimizers")
+                    return
+                if choice is None:
+                    if not any(rec.alive for rec in self._opts.values()):
+                        self._request_exit("the selector's optimizers need more workers than "
+                                           f"max_jobs={self.max_jobs}; nothing can start")
+                    return
+                cls, init, call = choice
+                self._start_optimizer(cls, dict(init), dict(call))
+        finally:
+            self._gate = None
+            gate.set()
 
     def _start_optimizer(self, cls: type, init: dict[str, Any], call: dict[str, Any]) -> None:
         with self._lock:
@@ -684,7 +701,7 @@ class GloMPOManager:
             manager_end, opt_end = ThreadPipe.pair()
             pause = threading.Event()
             pause.set()
-            wrapper = _FunctionWrapper(self, opt_id, scaler)
+            wrapper = _FunctionWrapper(self, opt_id, scaler, workers)
             runtime = dict(_opt_id=opt_id, _signal_pipe=opt_end,
                            _results_queue=_ResultsSink(self, wrapper), _pause_flag=pause,
                            _is_log_detailed=self.is_log_detailed, _workers=workers,
@@ -706,6 +723,8 @@ class GloMPOManager:
             if t_start is not None:
                 rec.t_start = t_start
             self._opts[opt_id] = rec
+            if self._checkpoint_pending:  # asked while it was being built: pause it too
+                self._ask_pause(rec)
             if opt_id not in self.opt_log.opt_ids:
                 self.opt_log.add_optimizer(opt_id, cls.__name__, rec.t_start)
                 self.opt_log.put_metadata(opt_id, "init_kwargs", dict(init, workers=workers))
@@ -717,12 +736,14 @@ class GloMPOManager:
         else:
             self.logger.info("resuming optimizer %d (%s) from its checkpoint", opt_id,
                              cls.__name__)
-        thread = threading.Thread(target=self._run_optimizer, args=(rec,),
+        thread = threading.Thread(target=self._run_optimizer, args=(rec, self._gate),
                                   name=f"glompo-opt{opt_id}", daemon=True)
         rec.thread = thread
         thread.start()
 
-    def _run_optimizer(self, rec: _OptRecord) -> None:
+    def _run_optimizer(self, rec: _OptRecord, gate: threading.Event | None = None) -> None:
+        if gate is not None:
+            gate.wait()
         status, message = "finished", ""
         streams = (route_thread_to(self.working_dir / "glompo_optimizer_printstreams",
                                    rec.opt_id) if self.split_printstreams else None)

@@ -10,12 +10,18 @@ import pytest
 import yaml
 
 from glompo_core.cli import main
+from glompo_core.plugins import get_plugin_manager
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.mark.parametrize("run_file", sorted(EXAMPLES.glob("*.yml")), ids=lambda p: p.name)
 def test_run_file_examples(run_file: Path, tmp_path: Path) -> None:
+    selector = yaml.safe_load(run_file.read_text())["opt_selector"]
+    for opt in next(iter(selector.values()))["avail_opts"]:
+        name = opt if isinstance(opt, str) else next(iter(opt))
+        if not get_plugin_manager().has("optimizer", name):
+            pytest.skip(f"{run_file.name} needs {name}, whose plugin is not installed")
     out = tmp_path / "out"
     code = main(["run", str(run_file), "--no-progress", "--set", f"working_dir={out}"])
     assert code == 0
