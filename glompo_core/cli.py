@@ -232,6 +232,8 @@ def _run(args: argparse.Namespace, console: Any, build: Any = _build_from_run_fi
         with Live(_Progress(manager), console=console, refresh_per_second=4,
                   redirect_stdout=False, redirect_stderr=False, transient=False):
             result = manager.start_manager()
+        if not console.is_terminal:
+            console.line()  # end the last frame's line before the result is printed
     else:
         result = manager.start_manager()
     out = Console(soft_wrap=True, highlight=False)
