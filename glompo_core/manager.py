@@ -1122,8 +1122,7 @@ class GloMPOManager:
         if rec.alive and not rec.stop_requested and not rec.pause_requested:
             rec.pause_requested = True
             rec.pause_ack.clear()
-            rec.pause_flag.clear()
-            rec.pipe.send((Signal.PAUSE,))
+            rec.pipe.send((Signal.PAUSE,))  # the optimizer clears its flag, acks and waits
 
     def _pause_all(self) -> list[_OptRecord]:
         """Pause every live optimizer at its next iteration boundary; return those paused."""

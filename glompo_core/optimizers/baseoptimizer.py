@@ -317,6 +317,10 @@ class BaseOptimizer(ABC):
                 self.callstop(*args)
                 self.logger.debug("stop signal received: %s", args[0] if args else "")
             elif code == Signal.PAUSE:
+                # clear the flag here, not in the manager: an optimizer that reached its own
+                # pause_signal.wait() between a manager-side clear and this message would
+                # wait forever without acknowledging
+                self._pause_signal.clear()
                 self.message_manager(1)
                 self._pause_signal.wait()
             elif code == Signal.INJECT:
