@@ -309,20 +309,30 @@ class BaseOptimizer(ABC):
         pipe = self._signal_pipe
         if pipe is None:
             return received
+        pending: collections.deque[Any] = collections.deque()
         while pipe.poll():
-            code, *args = pipe.recv()
+            pending.append(pipe.recv())
+        if any(msg[0] == Signal.STOP for msg in pending):  # a stop wins over queued pauses
+            pending = collections.deque(m for m in pending if m[0] != Signal.PAUSE)
+        while pending:
+            code, *args = pending.popleft()
             received.append(int(code))
             if code == Signal.STOP:
                 self._stop_called = True
                 self.callstop(*args)
                 self.logger.debug("stop signal received: %s", args[0] if args else "")
             elif code == Signal.PAUSE:
-                # clear the flag here, not in the manager: an optimizer that reached its own
-                # pause_signal.wait() between a manager-side clear and this message would
-                # wait forever without acknowledging
+                # the optimizer clears its own flag, then acknowledges: the manager sets it
+                # again to resume. Messages arriving meanwhile wait, except a stop.
                 self._pause_signal.clear()
                 self.message_manager(1)
-                self._pause_signal.wait()
+                while not self._pause_signal.wait(0.05):
+                    if pipe.poll():
+                        msg = pipe.recv()
+                        if msg[0] == Signal.STOP:
+                            pending.appendleft(msg)
+                            break
+                        pending.append(msg)
             elif code == Signal.INJECT:
                 self.inject(*args)
             elif code == Signal.CHECKPOINT:
