@@ -18,19 +18,16 @@ and at the end stops and joins every optimizer and writes the summary.
 
 from __future__ import annotations
 
-import getpass
 import itertools
 import logging
 import os
 import queue
 import signal
-import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -1530,14 +1527,3 @@ class GloMPOManager:
         state = "initialised" if self._is_initialised else "empty"
         return f"<GloMPOManager {state}, f_counter={self.f_counter}, o_counter={self.o_counter}>"
 
-
-def _now_str(t: float | None) -> str:
-    return "" if t is None else str(datetime.fromtimestamp(t))
-
-
-def _user_host() -> tuple[str, str]:
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "?"
-    return user, socket.gethostname()
