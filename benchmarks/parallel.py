@@ -109,22 +109,26 @@ def main(argv: list[str] | None = None) -> int:
         ("processes", cpu_bound, "processes", 2, cpu_cost, 0.25, {}),
     ]
     warm: dict[str, Any] = {}  # backend_kwargs of the cases on an already running cluster
+    warm_actors: dict[str, Any] = {}  # the same with dispatch='actors'
     if "dask" in get_plugin_manager().names("backend"):
         cases.append(("dask", sleepy, "dask", 4, 0.010, 0.20,
                       {"backend_kwargs": {"n_workers": 4, "threads_per_worker": 1}}))
         cases.append(("dask-warm", sleepy, "dask", 4, 0.010, 0.20, warm))
         cases.append(("dask-20ms", sleepy20, "dask", 4, 0.020, 0.20, warm))
+        cases.append(("dask-20ms-actors", sleepy20, "dask", 4, 0.020, 0.20, warm_actors))
     rows = []
     cluster: Any = None
     cluster_start = 0.0
-    print(f"{'case':<11}{'task':>12}{'max_jobs':>9}{'evals':>7}{'wall s':>9}{'ideal s':>9}"
+    print(f"{'case':<17}{'task':>12}{'max_jobs':>9}{'evals':>7}{'wall s':>9}{'ideal s':>9}"
           f"{'overhead':>10}{'target':>8}{'ok':>4}")
     for name, task, backend, jobs, cost, target, kw in cases:
         if args.only and name != args.only:
             continue
-        if kw is warm and cluster is None:
+        if (kw is warm or kw is warm_actors) and cluster is None:
             cluster, cluster_start = start_dask_cluster(jobs)
             warm["backend_kwargs"] = {"address": cluster.scheduler_address}
+            warm_actors["backend_kwargs"] = {"address": cluster.scheduler_address,
+                                             "dispatch": "actors"}
         wall, n = run(task, backend, jobs, args.evals, **kw)
         ideal = n * cost / jobs
         over = wall / ideal - 1.0
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"case": name, "task": task.__name__, "max_jobs": jobs, "evals": n,
                      "wall_s": wall, "ideal_s": ideal, "overhead": over, "target": target,
                      "ok": ok, "eval_cost_s": cost})
-        print(f"{name:<11}{task.__name__:>12}{jobs:>9}{n:>7}{wall:>9.2f}{ideal:>9.2f}"
+        print(f"{name:<17}{task.__name__:>12}{jobs:>9}{n:>7}{wall:>9.2f}{ideal:>9.2f}"
               f"{over:>9.1%}{target:>8.0%}{'yes' if ok else 'NO':>4}")
     if cluster is not None:
         cluster.close()

@@ -54,9 +54,10 @@ def _plugins_on(client: Client) -> list[str]:
     return [n for n in names if n.startswith("glompo-task-")]
 
 
-@pytest.fixture
-def backend() -> Iterator[DaskBackend]:
-    b = DaskBackend(n_workers=2, cluster_kwargs=QUIET)
+@pytest.fixture(params=["tasks", "actors"])
+def backend(request: pytest.FixtureRequest) -> Iterator[DaskBackend]:
+    """A backend on a LocalCluster of 2 workers, for each way of dispatching evaluations."""
+    b = DaskBackend(n_workers=2, cluster_kwargs=QUIET, dispatch=request.param)
     yield b
     b.shutdown()
 
@@ -206,10 +207,11 @@ def test_losing_every_worker_at_once_loses_no_evaluation(backend: DaskBackend) -
     assert not set(backend.client.run(os.getpid).values()) & set(pids)
 
 
-def test_evaluations_spread_over_workers_that_join_later() -> None:
+@pytest.mark.parametrize("dispatch", ["tasks", "actors"])
+def test_evaluations_spread_over_workers_that_join_later(dispatch: str) -> None:
     """A worker that joins after the start gets the task and takes evaluations."""
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, **QUIET) as cluster:
-        backend = DaskBackend(address=cluster.scheduler_address)
+        backend = DaskBackend(address=cluster.scheduler_address, dispatch=dispatch)
         try:
             backend.start(Picky(), 2, detailed=True)
             assert backend.client is not None
@@ -222,9 +224,10 @@ def test_evaluations_spread_over_workers_that_join_later() -> None:
             backend.shutdown()
 
 
-def test_address_leaves_the_cluster_running() -> None:
+@pytest.mark.parametrize("dispatch", ["tasks", "actors"])
+def test_address_leaves_the_cluster_running(dispatch: str) -> None:
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, **QUIET) as cluster:
-        backend = DaskBackend(address=cluster.scheduler_address)
+        backend = DaskBackend(address=cluster.scheduler_address, dispatch=dispatch)
         backend.start(Sleepy(0.0), 2, detailed=False)
         assert backend.cluster is None
         assert backend.evaluate_batch(np.ones((3, 2))) == [2.0, 2.0, 2.0]
@@ -235,12 +238,15 @@ def test_address_leaves_the_cluster_running() -> None:
             assert len(client.nthreads()) == 1  # the scheduler and its worker still run
             assert client.submit(sum, [1, 2]).result(timeout=10) == 3
             assert _plugins_on(client) == []  # and do not keep the task
+            actors = client.run(lambda dask_worker: len(dask_worker.state.actors))
+            assert set(actors.values()) == {0}  # nor an evaluator (dispatch='actors')
 
 
-def test_a_given_client_stays_open_and_the_task_is_released() -> None:
+@pytest.mark.parametrize("dispatch", ["tasks", "actors"])
+def test_a_given_client_stays_open_and_the_task_is_released(dispatch: str) -> None:
     with LocalCluster(n_workers=1, processes=False, **QUIET) as cluster, \
             Client(cluster, set_as_default=False) as client:
-        backend = DaskBackend(client=client)
+        backend = DaskBackend(client=client, dispatch=dispatch)
         backend.start(Sleepy(0.0), 1, detailed=False)
         assert backend.client is client
         assert backend.evaluate(np.ones(2)) == 2.0

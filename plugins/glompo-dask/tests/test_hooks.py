@@ -79,6 +79,7 @@ def test_without_the_plugin_the_name_says_what_to_install() -> None:
     ({"threads_per_worker": 0}, "threads_per_worker must be a positive integer"),
     ({"retries": -1}, r"retries must be an integer >= 0"),
     ({"startup_timeout": 0}, "startup_timeout must be a positive number"),
+    ({"dispatch": "actor"}, "dispatch must be one of 'tasks', 'actors', got 'actor'"),
     ({"cluster_kwargs": {"n_workers": 3}}, "pass n_workers to the dask backend itself"),
     ({"address": "tcp://h:8786", "n_workers": 4},
      "n_workers configure the LocalCluster .* with address= or client="),

@@ -120,9 +120,11 @@ if importlib.util.find_spec("glompo_cma") is not None:
                                         "sigma0": 0.3, "verbose": False}))
 
 
+@pytest.mark.parametrize("dispatch", ["tasks", "actors"])
 @pytest.mark.parametrize(("optimizer", "settings"), OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
 def test_same_evaluations_as_the_processes_backend(tmp_path: Path, optimizer: str,
-                                                   settings: dict[str, Any]) -> None:
+                                                   settings: dict[str, Any],
+                                                   dispatch: str) -> None:
     """Two seeded optimizers of 6 populations of 4: every x and fx as with 'processes'.
 
     Each optimizer's points depend only on its seed and on the values it receives, so
@@ -131,7 +133,8 @@ def test_same_evaluations_as_the_processes_backend(tmp_path: Path, optimizer: st
     """
     runs = {}
     for backend, kwargs in (("processes", None),
-                            ("dask", {"n_workers": 2, "cluster_kwargs": QUIET})):
+                            ("dask", {"n_workers": 2, "cluster_kwargs": QUIET,
+                                      "dispatch": dispatch})):
         rec = Recorder()
         selector = CycleSelector((optimizer, settings), allow_spawn=NOptimizersSpawnStop(2))
         manager = _run(tmp_path, backend, rec, backend=backend, backend_kwargs=kwargs,
@@ -144,9 +147,10 @@ def test_same_evaluations_as_the_processes_backend(tmp_path: Path, optimizer: st
 
 
 @pytest.mark.slow
-def test_a_killed_worker_loses_no_evaluation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dispatch", ["tasks", "actors"])
+def test_a_killed_worker_loses_no_evaluation(tmp_path: Path, dispatch: str) -> None:
     rec = Recorder()
-    backend = DaskBackend(n_workers=2, cluster_kwargs=QUIET)
+    backend = DaskBackend(n_workers=2, cluster_kwargs=QUIET, dispatch=dispatch)
     killed: list[int] = []
     manager: GloMPOManager | None = None
 
