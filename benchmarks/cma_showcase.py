@@ -64,7 +64,7 @@ def ipop(seed: int, budget: int) -> tuple[float, int, float]:
     t0 = time.perf_counter()
     cma.fmin2(counted, x0, 250.0, {"bounds": [-500, 500], "maxfevals": budget, "seed": seed,
                                    "verbose": -9}, restarts=9)
-    return float(seen["best"]), min(seen["n"], budget), time.perf_counter() - t0
+    return float(seen["best"]), int(min(seen["n"], budget)), time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:

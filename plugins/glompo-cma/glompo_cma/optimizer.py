@@ -422,8 +422,8 @@ class CMAOptimizer(BaseOptimizer):
                 es.disp()
             self.check_messages()
             self._pause_signal.wait()
-            if self._stop:
-                break
+            if self._stop:  # set by check_messages(), which mypy's narrowing cannot see
+                break  # type: ignore[unreachable]
             self._apply_injection()
             reasons = dict(es.stop())
             if self.minsigma is not None and es.sigma < self.minsigma:

@@ -483,7 +483,7 @@ class GloMPOScope:
         self.truncated: int | None = None
         if x_range is None:
             self.x_range: tuple[float, float] | int | None = None
-        elif isinstance(x_range, numbers.Integral) and not isinstance(x_range, bool):
+        elif not isinstance(x_range, bool) and isinstance(x_range, numbers.Integral):
             if x_range < 1:
                 raise ValueError(f"x_range as an integer is the number of evaluations shown "
                                  f"and must be positive, got {x_range!r}")
