@@ -149,6 +149,60 @@ def test_summary_counts_hits_and_unknown_minimum(quality: ModuleType) -> None:
     assert "| A 2-D | plain |" in quality.markdown_table(rows, {"budget": 10, "seeds": [1]})
 
 
+def _result(quality: ModuleType, method: str, seed: int, fx: float, problem: str = "A",
+            budget: int = 10) -> object:
+    return quality.RunResult(problem=problem, dims=2, variant="plain", method=method,
+                             seed=seed, budget=budget, status="ok", fx=fx, evals=budget,
+                             wall_s=1.0, min_fx=0.0)
+
+
+def test_rank_by_median_with_ties(quality: ModuleType) -> None:
+    runs = [_result(quality, "glompo", 1, 0.004), _result(quality, "glompo", 2, 0.006),
+            _result(quality, "ipop", 1, 0.0), _result(quality, "ipop", 2, 0.0),
+            _result(quality, "de", 1, 3.0), _result(quality, "de", 2, 5.0),
+            _result(quality, "da", 1, 1.0), _result(quality, "da", 2, 1.0),
+            _result(quality, "glompo", 1, 2.0, problem="B"),
+            _result(quality, "de", 1, 1.0, problem="B")]
+    rank = {(r["problem"], r["method"]): r["rank"] for r in quality.summarise(runs)}
+    # A: glompo's median 0.005 and ipop's 0 are tied (within 1e-2); da third; de fourth
+    assert rank == {("A", "glompo"): 1, ("A", "ipop"): 1, ("A", "da"): 3, ("A", "de"): 4,
+                    ("B", "glompo"): 2, ("B", "de"): 1}
+    assert quality.first_or_tied(quality.summarise(runs)) == (1, 2)
+
+
+def test_merge_combines_files_and_later_runs_replace_earlier(
+        quality: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from dataclasses import asdict
+
+    def write(name: str, runs: list[object]) -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps({"settings": {"budget": 10, "seeds": [1, 2],
+                                                 "methods": sorted({r.method for r in runs})},
+                                    "runs": [asdict(r) for r in runs]}))
+        return path
+
+    peers = write("peers.json", [_result(quality, "de", 1, 3.0), _result(quality, "de", 2, 1.0)])
+    old = write("old.json", [_result(quality, "glompo", 1, 9.0),
+                             _result(quality, "glompo", 2, 9.0)])
+    new = write("new.json", [_result(quality, "glompo", 1, 0.5)])
+    out, md = tmp_path / "all.json", tmp_path / "all.md"
+    assert quality.main(["--merge", str(peers), str(old), str(new), "--json", str(out),
+                         "--markdown", str(md)]) == 0
+    summary = {r["method"]: r for r in json.loads(out.read_text())["summary"]}
+    assert summary["glompo"]["median_fx"] == pytest.approx(4.75)  # seed 1 replaced: 0.5, 9.0
+    assert summary["de"]["median_fx"] == pytest.approx(2.0)
+    assert (summary["glompo"]["rank"], summary["de"]["rank"]) == (2, 1)
+    assert "GloMPO ranks first (ties included) on 0 of 1 rows" in capsys.readouterr().out
+    assert "| A 2-D | plain |" in md.read_text()
+    other = write("other.json", [_result(quality, "da", 1, 1.0, budget=20)])
+    with pytest.raises(SystemExit, match="mix budgets"):
+        quality.main(["--merge", str(peers), str(other)])
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(SystemExit, match="not a JSON file written by --json"):
+        quality.main(["--merge", str(tmp_path / "bad.json")])
+
+
 @pytest.mark.skipif(importlib.util.find_spec("cma") is None, reason="pycma is not installed")
 def test_quick_command_prints_a_table() -> None:
     proc = subprocess.run(
