@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -320,17 +321,16 @@ def _cmd_log(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glompo`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return _cmd_run(args)
-    if args.command == "plugins":
-        return _cmd_plugins(args)
-    if args.command == "resume":
-        return _cmd_resume(args)
-    if args.command == "checkpoint":
-        return _cmd_checkpoint(args)
-    if args.command == "log":
-        return _cmd_log(args)
-    return 2  # pragma: no cover - argparse enforces a command
+    commands = {"run": _cmd_run, "plugins": _cmd_plugins, "resume": _cmd_resume,
+                "checkpoint": _cmd_checkpoint, "log": _cmd_log}
+    try:
+        return commands[args.command](args)
+    except BrokenPipeError:
+        # The reader of the output left (``glompo plugins --json | head``): stop quietly,
+        # with stdout pointed at devnull so the interpreter's final flush cannot fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

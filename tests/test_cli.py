@@ -239,3 +239,14 @@ def test_malformed_run_file_as_a_process(tmp_path: Path) -> None:
     assert f"{path}:2: key 'stopers': unknown key; did you mean 'stoppers'?" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_closed_output_pipe_ends_quietly() -> None:
+    """``glompo plugins --json | head -c 0``: the reader is gone before the output comes."""
+    proc = subprocess.Popen([sys.executable, "-m", "glompo_core.cli", "plugins", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # every write of the command now fails with EPIPE
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
