@@ -30,11 +30,12 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_is_clean() -> None:
-    """The core, every first-party plugin package and the benchmarks."""
+    """The core, every first-party plugin, the third-party example and the benchmarks."""
     packages = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("plugins/*/glompo_*")
                       if p.is_dir() and (p / "__init__.py").exists())
     assert len(packages) >= 6, packages
-    proc = _run("mypy", "glompo_core", *packages, "benchmarks")
+    example = "examples/third-party-plugin/glompo_compass"
+    proc = _run("mypy", "glompo_core", *packages, example, "benchmarks")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
