@@ -36,3 +36,17 @@ def test_python_example(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "best fx =" in proc.stdout
     assert (tmp_path / "runs" / "python_api" / "glompo_manager_log.yml").exists()
+
+
+def test_the_readme_shows_the_recommended_file_as_it_is() -> None:
+    """The README's excerpt of examples/recommended.yml says what the file says."""
+    import re
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    section = readme.split("## A recommended configuration", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    shown = yaml.safe_load(block.group(1))
+    actual = yaml.safe_load((EXAMPLES / "recommended.yml").read_text())
+    for key in shown:
+        assert shown[key] == actual[key], key
