@@ -166,7 +166,7 @@ class DaskBackend:
         :class:`~glompo_dask._worker.Evaluator` actor per worker, called directly
         (about 2 ms per evaluation); GloMPO balances the evaluations over the workers'
         threads, places an actor on every worker that joins, and reruns an
-        evaluation whose worker died on another worker (up to ``retries`` times). Use
+        evaluation whose worker died as a Dask task (retried as above). Use
         it for evaluations of less than about 0.1 s. The backend's own client then
         talks to the workers directly (``direct_to_workers=True``): the manager's
         machine must reach the workers' addresses, as it does on a cluster's network
@@ -632,7 +632,6 @@ class DaskBackend:
                 self._release(placed)
             raise
         rounds = [i // self._slots + 1 for i in range(n)]
-        lost = [0] * n
         results: list[Any] = [None] * n
         i = 0
         try:
@@ -655,16 +654,18 @@ class DaskBackend:
                 except Exception as exc:  # the worker holding the evaluator is gone
                     self._require_client()
                     self._lose(placed)
-                    if lost[i] >= self.retries:
+                    self._next_refresh = 0.0  # drop the evaluators of dead workers soon
+                    if self.retries == 0:
                         raise RuntimeError(
                             f"the evaluation of x={np.asarray(xs[i]).tolist()} was lost with "
-                            f"its Dask worker {lost[i] + 1} times (last: {exc!r})") from exc
-                    lost[i] += 1
+                            f"its Dask worker ({exc!r}) and retries=0") from exc
+                    # Rerun it as a Dask task: the scheduler knows which workers are alive
+                    # (other evaluators may sit on workers that died with this one, and a
+                    # call to them fails only after the connect timeout) and retries it.
                     _log.warning("dask backend: worker %s lost an evaluation (%r); running "
-                                 "it again on another worker (%d of %d)", placed.worker, exc,
-                                 lost[i], self.retries)
-                    calls[i] = self._call(xs[i])
-                    rounds[i] = 1
+                                 "it again as a Dask task", placed.worker, exc)
+                    results[i] = self._run_tasks([xs[i]])[0]
+                    i += 1
                     continue
                 self._release(placed)
                 if not ok:
