@@ -202,11 +202,15 @@ class _Task:
     """The function given to the optimizer: records evaluations, may sleep, fail or stop it.
 
     Once ``budget`` evaluations are made it sends ``Signal.STOP`` through ``pipe`` (once),
-    as a manager's stopper would.
+    as a manager's stopper would. With ``hold_at``, evaluation number ``hold_at`` (and
+    every later one) waits until :attr:`released` is set (at most ``hold_timeout``
+    seconds): the check then knows the optimizer is inside that evaluation, however
+    slowly the machine schedules the check's own thread.
     """
 
     def __init__(self, f: Callable[[np.ndarray], float], *, delay: float = 0.0,
-                 budget: int | None = None, pipe: ThreadPipe | None = None) -> None:
+                 budget: int | None = None, pipe: ThreadPipe | None = None,
+                 hold_at: int | None = None, hold_timeout: float = 60.0) -> None:
         self.f = f
         self.delay = delay
         self.budget = budget
@@ -215,6 +219,10 @@ class _Task:
         self.xs: list[np.ndarray] = []
         self.fxs: list[float] = []
         self.stop_sent = False
+        self.hold_at = hold_at
+        self.hold_timeout = hold_timeout
+        self.released = threading.Event()
+        self._started = 0
 
     @property
     def n_evals(self) -> int:
@@ -223,6 +231,12 @@ class _Task:
 
     def _evaluate(self, x: Any) -> float:
         point = np.array(x, dtype=float).ravel()
+        if self.hold_at is not None:
+            with self.lock:
+                self._started += 1
+                hold = self._started >= self.hold_at
+            if hold:
+                self.released.wait(self.hold_timeout)
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
@@ -585,7 +599,9 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     bounds = _check_bounds_for(cls)
     sphere, centre, x0 = _sphere_for(bounds)
     wired = _wire(cls, init_kwargs)
-    task = _Task(sphere, delay=0.001)
+    # The 4th evaluation waits for the injection: an optimizer that converges in a few
+    # dozen evaluations (L-BFGS-B on the sphere) cannot end before the message is sent.
+    task = _Task(sphere, delay=0.001, hold_at=4, hold_timeout=timeout)
     wired.start(task, x0, bounds)
     name = _name(cls)
     x_inj = bounds[:, 0] + 0.7 * (bounds[:, 1] - bounds[:, 0])
@@ -594,6 +610,7 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         if not task.wait_for_evals(3, timeout):
             raise AssertionError(f"{name} made fewer than 3 evaluations in {timeout} s")
         wired.pipe.send((Signal.INJECT, x_inj.copy(), fx_inj))
+        task.released.set()
         deadline = time.monotonic() + timeout
         while wired.opt.incumbent["fx"] != fx_inj:
             if time.monotonic() > deadline or not wired.thread or not wired.thread.is_alive():
@@ -602,6 +619,7 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                                      f"{wired.opt.incumbent!r})")
             time.sleep(0.005)
     finally:
+        task.released.set()  # never leave the optimizer waiting
         stopped = wired.stop(timeout)
     if not stopped:
         _finish(wired, 0, "a stop request")
