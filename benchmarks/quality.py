@@ -558,7 +558,7 @@ def first_or_tied(rows: Sequence[dict[str, Any]], method: str = "glompo") -> tup
     return sum(r["rank"] == 1 for r in mine), len(mine)
 
 
-_HEADERS = ("problem", "variant", "min fx", "method", "median fx", "rank", "best fx",
+_HEADERS = ("problem", "variant", "min fx", "method", "seeds", "median fx", "rank", "best fx",
             f"|fx-min|<={SUCCESS_TOL:g}", "evals (median)", "wall s (median)", "failed")
 
 
@@ -573,7 +573,8 @@ def _cells(row: dict[str, Any]) -> list[str]:
         wall = _DASH if row["median_wall_s"] is None else f"{row['median_wall_s']:.2f}"
     rank = _DASH if row.get("rank") is None else str(row["rank"])
     return [f"{row['problem']} {row['dims']}-D", row["variant"], _fmt(row["min_fx"]),
-            row["label"], median, rank, best, hits, evals, wall, str(row["failed"])]
+            row["label"], str(row["ok"]), median, rank, best, hits, evals, wall,
+            str(row["failed"])]
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -581,7 +582,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     cells = [_cells(r) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
               for i, h in enumerate(_HEADERS)]
-    right = {2, 4, 5, 6, 7, 8, 9, 10}
+    right = {2, 4, 5, 6, 7, 8, 9, 10, 11}
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v.rjust(w) if i in right else v.ljust(w)
@@ -603,7 +604,8 @@ def markdown_table(rows: Sequence[dict[str, Any]], settings: dict[str, Any]) -> 
     seeds = settings["seeds"]
     out = [
         f"Budget {settings['budget']:,} evaluations per run, seeds {', '.join(map(str, seeds))}. "
-        f"fx: the best value among a run's first {settings['budget']:,} evaluations. "
+        f"fx: the best value among a run's first {settings['budget']:,} evaluations; "
+        "seeds: the runs that finished. "
         f"|fx-min|<={SUCCESS_TOL:g}: seeds within {SUCCESS_TOL:g} of the global minimum "
         f"({_DASH}: minimum unknown). Rotated: a fixed random rotation about the minimiser "
         "(Rana: about the domain centre) with a boundary penalty. Rank: by median fx "
