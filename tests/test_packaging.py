@@ -581,3 +581,19 @@ def test_plugins_work_in_a_run(venv: Venv, tmp_path: Path) -> None:
         proc = _run([venv.bin("glompo"), "log", "summary", out_dir / "glompo_log.h5", "--json"],
                     cwd=tmp_path, timeout=300, what="glompo log summary in the clean venv")
         assert proc.stdout.strip(), "glompo log summary printed nothing"
+
+
+@pytest.mark.slow
+def test_third_party_example_runs_by_name(venv: Venv, tmp_path: Path) -> None:
+    """The example plugin's run file names its components; they resolve in the clean venv."""
+    if "glompo-compass" not in venv.versions:
+        pytest.skip("examples/third-party-plugin was not built")
+    run_file = tmp_path / "compass.yml"
+    shutil.copy(EXAMPLE_PLUGIN / "compass.yml", run_file)
+    _run([venv.bin("glompo"), "run", run_file.name, "--no-progress"], cwd=tmp_path,
+         timeout=600, what="the third-party example's run file in the clean venv")
+    working_dir, outputs = _expected_outputs(run_file)
+    out_dir = tmp_path / working_dir
+    summary = _check_summary(out_dir / "glompo_manager_log.yml", venv.versions["glompo-core"])
+    used = json.dumps(summary["Settings"])
+    assert "CompassSearch" in used and "StallSeconds" in used, used
