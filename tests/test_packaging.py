@@ -594,6 +594,8 @@ def test_third_party_example_runs_by_name(venv: Venv, tmp_path: Path) -> None:
          timeout=600, what="the third-party example's run file in the clean venv")
     working_dir, outputs = _expected_outputs(run_file)
     out_dir = tmp_path / working_dir
+    missing = [n for n in outputs if not (out_dir / n).is_file()]
+    assert not missing, f"compass.yml did not write {missing} in {out_dir}"
     summary = _check_summary(out_dir / "glompo_manager_log.yml", venv.versions["glompo-core"])
     used = json.dumps(summary["Settings"])
     assert "CompassSearch" in used and "StallSeconds" in used, used
