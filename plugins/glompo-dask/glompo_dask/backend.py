@@ -439,25 +439,30 @@ class DaskBackend:
             stacks = {}
         busy = sorted(worker for worker, running in stacks.items() if running)
         client.cancel(list(futures))
-        if not busy:
-            return
+        if busy:
+            self._restart_later(busy)
+
+    def _restart_later(self, workers: Sequence[str]) -> None:
+        """Restart ``workers`` (running abandoned evaluations) in a background thread."""
+        client = self._require_client()
         restart = getattr(client, "restart_workers", None)
         if restart is None:
             _log.warning("dask backend: workers %s keep running abandoned evaluations (this "
-                         "version of distributed cannot restart single workers)", busy)
+                         "version of distributed cannot restart single workers)", workers)
             return
+        workers = list(workers)
 
-        def restart_busy() -> None:
+        def restart_them() -> None:
             try:
-                status = restart(busy, raise_for_error=False)
+                status = restart(workers, raise_for_error=False)
             except Exception as exc:
-                status = {w: repr(exc) for w in busy}
+                status = {w: repr(exc) for w in workers}
             failed = {w: s for w, s in dict(status or {}).items() if s != "OK"}
             if failed:
                 _log.warning("dask backend: workers running abandoned evaluations could not "
                              "be restarted (no nanny?): %s", failed)
 
-        threading.Thread(target=restart_busy, name="glompo-dask-restart", daemon=True).start()
+        threading.Thread(target=restart_them, name="glompo-dask-restart", daemon=True).start()
 
     def _run(self, xs: Sequence[np.ndarray]) -> list[Any]:
         if self.dispatch == "actors":
@@ -600,25 +605,11 @@ class DaskBackend:
 
     def _abandon_actors(self, workers: Sequence[str]) -> None:
         """Forget the evaluators on ``workers`` and restart those workers (timed out)."""
-        client = self._require_client()
         with self._placed_lock:
             for worker in workers:
                 self._lost_workers.add(worker)
                 self._drop_actor(worker)
-        restart = getattr(client, "restart_workers", None)
-        if restart is None:
-            _log.warning("dask backend: workers %s keep running abandoned evaluations (this "
-                         "version of distributed cannot restart single workers)", workers)
-            return
-
-        def restart_them() -> None:
-            try:
-                restart(list(workers), raise_for_error=False)
-            except Exception:
-                _log.warning("dask backend: workers running abandoned evaluations could not "
-                             "be restarted", exc_info=True)
-
-        threading.Thread(target=restart_them, name="glompo-dask-restart", daemon=True).start()
+        self._restart_later(workers)
 
     def _run_actors(self, xs: Sequence[np.ndarray]) -> list[Any]:
         """Call the least loaded evaluators for every point; collect the results in order."""
