@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 __all__ = [
+    "EXIT_STATUS",
     "CheckpointingError",
+    "EvaluationRefused",
     "EvaluationTimeout",
     "GloMPOError",
     "PluginError",
     "RunFileError",
     "UnknownComponentError",
 ]
+
+#: The exit status of ``glompo run`` / ``glompo resume`` for each way a run can end
+#: (``Result.stats["end_state"]``): 0 for a normal end (an exit condition, or nothing left
+#: to start), the shell's 128 + signal number for an interrupt, and small numbers for runs
+#: that could not do their job.
+EXIT_STATUS: dict[str, int] = {
+    "normal": 0,
+    "error": 1,
+    "crash_loop": 3,
+    "task_failing": 4,
+    "SIGHUP": 129,
+    "SIGINT": 130,
+    "SIGTERM": 143,
+}
 
 
 class GloMPOError(Exception):
@@ -41,3 +57,14 @@ class CheckpointingError(GloMPOError):
 
 class EvaluationTimeout(GloMPOError, TimeoutError):
     """One evaluation of the task ran past ``force_terminations_after`` and was abandoned."""
+
+
+class EvaluationRefused(BaseException):
+    """Raised by the function an optimizer minimises when the run no longer needs an evaluation.
+
+    The run's exit was decided, or the optimizer was told to stop: the evaluation is not
+    started. It derives from :class:`BaseException` (like :class:`KeyboardInterrupt`) so
+    that an optimizer's ``except Exception`` around a function call does not swallow it;
+    it ends the optimizer's ``minimize`` as a stop does, and the manager records the
+    optimizer as stopped, never as crashed.
+    """
