@@ -8,8 +8,12 @@ seed, for information), for ``max_jobs`` of 32, 128 and 256 and two layouts:
 - ``8x16``: optimizers with 8 workers each (``RandomOptimizer``, ``workers=8``, popsize
   16: each population is evaluated 8 at a time through the backend).
 
-The budget is ``MaxFuncCalls(fmax = evals-per-worker x max_jobs)`` (50 per worker by
-default); no stoppers, no output files (``summary_files=0``), ``seed=1``. Per case:
+The random-time cases run at 128 workers only by default (``--random-at``), to keep the
+default run near 5 minutes: a case lasts about evals-per-worker x 0.5 s whatever the
+number of workers. ``--quick`` (about 30 s) runs the fixed-time cases at 32 workers with
+20 evaluations per worker. The budget is ``MaxFuncCalls(fmax = evals-per-worker x
+max_jobs)`` (50 per worker by default); no stoppers, no output files
+(``summary_files=0``), ``seed=1``. Per case:
 
 - evaluations admitted (``manager.f_counter``), logged (the rows of ``manager.opt_log``)
   and seen by the task (its own count of calls); the three must be equal;
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layouts", type=int, nargs="+", default=[1, 8],
                         help="workers of each optimizer, one layout each (default 1 8)")
     parser.add_argument("--evals-per-worker", type=int, default=None,
-                        help="budget: fmax = this x max_jobs (default 50; --quick: 10)")
+                        help="budget: fmax = this x max_jobs (default 50; --quick: 20)")
     parser.add_argument("--duration", type=float, default=0.5,
                         help="seconds of a fixed-time evaluation (default 0.5)")
     parser.add_argument("--random-range", type=float, nargs=2, default=[0.1, 1.0],
@@ -152,16 +156,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of a random-time evaluation (default 0.1 1.0)")
     parser.add_argument("--random-at", type=int, nargs="*", default=None,
                         help="max_jobs at which the random-time cases also run (default 128, "
-                        "the only one of --workers if there is one; none: no random cases)")
+                        "or the only one of --workers; none with --quick; give the option "
+                        "without values for none)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true",
-                        help="about 30 s: 32 workers, 10 evaluations per worker")
+                        help="about 30 s: 32 workers, 20 evaluations per worker, no "
+                        "random-time cases")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
     workers = args.workers or ([32] if args.quick else [32, 128, 256])
-    per_worker = args.evals_per_worker or (10 if args.quick else 50)
+    per_worker = args.evals_per_worker or (20 if args.quick else 50)
     if args.random_at is not None:
         random_at = args.random_at
+    elif args.quick:
+        random_at = []
     elif len(workers) == 1:
         random_at = list(workers)
     else:
