@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from glompo_core.budget import fill_budget_argument
 from glompo_core.errors import GloMPOError
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.plugins import PluginManager, get_plugin_manager
@@ -694,6 +695,10 @@ class GloMPOManager:
         init = dict(init)
         with self._lock:
             workers = int(init.pop("workers", init.pop("_workers", 1)))
+            share = None if restart is not None else fill_budget_argument(
+                cls, init, self.exit_conditions, self.f_counter, self.max_jobs, workers)
+            if share is not None:  # the rule of glompo_core.budget
+                self.logger.info("optimizer %d: %s", opt_id, share.describe())
             scaler = _Scaler(self.bounds, getattr(cls, "scaling", None))
             manager_end, opt_end = ThreadPipe.pair()
             pause = threading.Event()

@@ -188,11 +188,20 @@ class BaseOptimizer(ABC):
         ``'linear'`` (parameters scaled to [0, 1]), ``'std'`` ([-1, 1]), ``'none'`` (no
         scaling), or None (any). The manager maps bounds, ``x0``, evaluated points and
         injections for optimizers which declare one.
+    budget_argument : ClassVar[str | None]
+        The ``__init__`` argument that takes a budget of evaluations, filled by the
+        manager from the run's ``MaxFuncCalls`` when not given (see
+        :mod:`glompo_core.budget`); None (the default) if the optimizer takes none.
     """
 
     scaling: ClassVar[str | None] = None
     #: Whether :meth:`checkpoint_save` captures a resumable state mid-run.
     can_checkpoint: ClassVar[bool] = True
+    #: The ``__init__`` argument that takes the number of evaluations the optimizer may
+    #: use (e.g. ``"budget"``), or None. When a run starts such an optimizer without that
+    #: argument and the run has a budget, the manager gives it the optimizer's share of
+    #: the run's budget, by the rule of :mod:`glompo_core.budget`.
+    budget_argument: ClassVar[str | None] = None
     #: Attributes never written by the default :meth:`checkpoint_save`.
     _RUNTIME_ATTRS: ClassVar[frozenset[str]] = frozenset(
         {"_signal_pipe", "_results_queue", "_pause_signal", "logger", "_FROM_CHECKPOINT"}
