@@ -18,7 +18,6 @@ and at the end stops and joins every optimizer and writes the summary.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import queue
@@ -33,8 +32,16 @@ from typing import Any
 
 import numpy as np
 
+from glompo_core._evaluation import (
+    TASK_ERROR_MODES,
+    EvaluationError,
+    FailureTally,
+    FunctionWrapper,
+    Scaler,
+)
+from glompo_core._workdir import WorkingDirLock
 from glompo_core.budget import fill_budget_argument
-from glompo_core.errors import GloMPOError
+from glompo_core.errors import EXIT_STATUS, EvaluationRefused, EvaluationTimeout, GloMPOError
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.plugins import PluginManager, get_plugin_manager
 from glompo_core.printstreams import PrintStreamRouter, route_thread_to
@@ -42,8 +49,11 @@ from glompo_core.result import Result
 
 __all__ = ["GloMPOManager"]
 
-_FLUSH_EVERY = 64  # evaluations buffered at most before a batch is processed
 _LOOP_WAIT = 0.05  # seconds the manager's thread waits for events per loop
+#: Assert that the methods documented as "needs the lock" hold the manager's lock (set by
+#: the test suite; also on when the environment variable GLOMPO_CHECK_LOCKS is 1).
+CHECK_LOCKS = os.environ.get("GLOMPO_CHECK_LOCKS", "") == "1"
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # handled: checkpoint (if configured), then stop
 _OUTPUT_NAMES = ("glompo_manager_log.yml", "glompo_log.h5", "trajectories.png",
                  "trajectories_best.png", "trajectories_log.png", "trajectories_log_best.png",
                  "glompo_optimizer_printstreams", "glompo_optimizer_scope.mp4")
@@ -59,7 +69,7 @@ class _OptRecord:
     workers: int
     pipe: ThreadPipe
     pause_flag: threading.Event
-    wrapper: _FunctionWrapper
+    wrapper: FunctionWrapper
     init_kwargs: dict[str, Any]
     call_kwargs: dict[str, Any]
     x0: np.ndarray
@@ -69,130 +79,27 @@ class _OptRecord:
     t_end: float | None = None
     last_activity: float = field(default_factory=time.time)
     status: str = "running"  # running, stopped, converged, crashed, ended (by the run's end)
+    n_failed: int = 0  # failed evaluations
     stop_requested: bool = False
     converged_msg: str | None = None
     end_reason: str = ""
     abandoned: bool = False
     pause_ack: threading.Event = field(default_factory=threading.Event)
     pause_requested: bool = False
+    iterated: bool = False  # reached an iteration boundary after an evaluation with a value
+    cut: bool = False  # minimize() was cut by the run's end before a final checkpoint
 
     @property
     def alive(self) -> bool:
         return self.status == "running" and not self.abandoned
 
 
-class _Scaler:
-    """Maps between the task's units and an optimizer's declared scaling."""
-
-    def __init__(self, bounds: np.ndarray, scaling: str | None) -> None:
-        self.lo = bounds[:, 0]
-        self.span = bounds[:, 1] - bounds[:, 0]
-        self.scaling = scaling if scaling in ("linear", "std") else None
-        if self.scaling == "linear":
-            self.bounds = np.tile([0.0, 1.0], (len(bounds), 1))
-        elif self.scaling == "std":
-            self.bounds = np.tile([-1.0, 1.0], (len(bounds), 1))
-        else:
-            self.bounds = bounds
-
-    def to_task(self, x: np.ndarray) -> np.ndarray:
-        if self.scaling == "linear":
-            return self.lo + x * self.span
-        if self.scaling == "std":
-            return self.lo + (x + 1.0) * 0.5 * self.span
-        return x
-
-    def from_task(self, x: np.ndarray) -> np.ndarray:
-        if self.scaling == "linear":
-            return (x - self.lo) / self.span
-        if self.scaling == "std":
-            return 2.0 * (x - self.lo) / self.span - 1.0
-        return x
-
-
-class _FunctionWrapper:
-    """The function an optimizer minimises: evaluates through the backend, buffers results."""
-
-    def __init__(self, manager: GloMPOManager, opt_id: int, scaler: _Scaler,
-                 workers: int = 1) -> None:
-        self._manager = manager
-        self._workers = max(1, int(workers))
-        self._opt_id = opt_id
-        self._scaler = scaler
-        self._backend = manager._backend_obj
-        self._detailed = manager.is_log_detailed
-        self._counter = manager._call_counter
-        self._lock = threading.Lock()
-        self._ids: list[int] = []
-        self._xs: list[np.ndarray] = []
-        self._fxs: list[float] = []
-        self._extras: list[Sequence[Any]] = []
-
-    def _split(self, out: Any) -> tuple[float, Sequence[Any]]:
-        if self._detailed:
-            seq = list(out)
-            return float(seq[0]), seq[1:]
-        return float(out), ()
-
-    def __call__(self, x: Sequence[float]) -> float:
-        x_task = self._scaler.to_task(np.asarray(x, dtype=float).ravel())
-        fx, extras = self._split(self._backend.evaluate(x_task))
-        with self._lock:
-            self._ids.append(next(self._counter))
-            self._xs.append(x_task)
-            self._fxs.append(fx)
-            if self._detailed:
-                self._extras.append(extras)
-            full = len(self._ids) >= _FLUSH_EVERY
-        if full:
-            self.flush()
-        return fx if fx == fx else float("inf")
-
-    def evaluate_population(self, xs: Sequence[Sequence[float]]) -> list[float]:
-        """Evaluate a population at once through the run's backend."""
-        x_task = self._scaler.to_task(np.atleast_2d(np.asarray(xs, dtype=float)))
-        if self._workers == 1:  # one slot: one evaluation at a time, no pool hand-offs
-            outs = [self._backend.evaluate(x) for x in x_task]
-        else:  # never more evaluations at once than the optimizer's slots
-            outs = []
-            for start in range(0, len(x_task), self._workers):
-                outs.extend(self._backend.evaluate_batch(x_task[start:start + self._workers]))
-        if self._detailed:
-            pairs = [self._split(o) for o in outs]
-            fxs = [fx for fx, _ in pairs]
-        else:
-            fxs = [float(o) for o in outs]
-        with self._lock:
-            self._ids.extend(next(self._counter) for _ in fxs)
-            self._xs.extend(x_task)
-            self._fxs.extend(fxs)
-            if self._detailed:
-                self._extras.extend(extras for _, extras in pairs)
-            full = len(self._ids) >= _FLUSH_EVERY
-        if full:
-            self.flush()
-        return [fx if fx == fx else float("inf") for fx in fxs]
-
-    def flush(self) -> None:
-        """Hand the buffered evaluations to the manager as one batch."""
-        with self._lock:
-            if not self._ids:
-                return
-            ids = np.array(self._ids, dtype=np.int64)
-            xs = np.array(self._xs, dtype=float)
-            fxs = np.array(self._fxs, dtype=float)
-            extras = None
-            if self._detailed:
-                extras = [list(col) for col in zip(*self._extras)] if self._extras else None
-            self._ids, self._xs, self._fxs, self._extras = [], [], [], []
-        self._manager._process_batch(self._opt_id, ids, xs, fxs, extras)
-
-
 class _ResultsSink:
     """The ``_results_queue`` of an optimizer: messages are processed at once."""
 
-    def __init__(self, manager: GloMPOManager, wrapper: _FunctionWrapper) -> None:
+    def __init__(self, manager: GloMPOManager, rec_id: int, wrapper: FunctionWrapper) -> None:
         self._manager = manager
+        self._opt_id = rec_id
         self._wrapper = wrapper
 
     def put(self, item: Any) -> None:
@@ -201,7 +108,10 @@ class _ResultsSink:
             self._manager._process_message(item)
 
     def flush_evaluations(self, opt_id: int) -> None:
+        """Called by ``check_messages`` at each iteration boundary."""
         self._wrapper.flush()
+        if self._wrapper.n_values:
+            self._manager._note_iteration(self._opt_id)
 
 
 class _View:
@@ -298,6 +208,15 @@ class GloMPOManager:
         self._gate: threading.Event | None = None
         self._chkpt_count = 0
         self._written_checkpoints: list[str] = []
+        self._done = 0
+        self.failures = FailureTally()
+        self.end_state = "normal"  # how the run ended: a key of errors.EXIT_STATUS
+        self._crashes_in_a_row = 0
+        self._first_crash_in_row = ""
+        self.task_errors = "record"
+        self.task_retries = 0
+        self.max_failures_in_a_row = 100
+        self.max_crashes_in_a_row = 5
 
     # ------------------------------------------------------------------------------ setup
     @property
@@ -341,6 +260,10 @@ class GloMPOManager:
         seed: int | None = None,
         backend_kwargs: dict[str, Any] | None = None,
         plugin_manager: PluginManager | None = None,
+        task_errors: str = "record",
+        task_retries: int = 0,
+        max_failures_in_a_row: int = 100,
+        max_crashes_in_a_row: int = 5,
     ) -> None:
         """Build a new optimization run.
 
@@ -418,6 +341,25 @@ class GloMPOManager:
             Arguments for the backend's constructor (e.g. ``{'start_method': 'spawn'}``).
         plugin_manager
             Registry used to resolve names (default: the installed plugins).
+        task_errors
+            What an exception raised by the task (or a timed-out evaluation) does.
+            ``'record'`` (default): it is a *failed evaluation*, a row of the log with
+            ``fx = NaN`` and the error in the optimizer's messages (``evaluation <call_id>
+            failed: <Type> at <file:line>: <message>``); the optimizer gets +inf and goes
+            on. ``'crash'``: the failed evaluation is recorded, then the exception ends
+            its optimizer as crashed (GloMPO 3's behaviour).
+        task_retries
+            Evaluate a point that raised up to this many more times before it counts as
+            failed (for transient failures: a busy licence server, a full scratch disk).
+            The point is one evaluation, whatever the number of attempts.
+        max_failures_in_a_row
+            End the run (exit status 4, reason quoting the first error) when this many
+            evaluations in a row failed with no evaluation giving a value in between: a
+            task that fails on every call. 0 disables the check.
+        max_crashes_in_a_row
+            End the run (exit status 3, reason quoting the first crash) when this many
+            optimizers in a row crashed before finishing an iteration with a value: a
+            crash loop. 0 disables the check.
 
         Raises
         ------
@@ -456,6 +398,12 @@ class GloMPOManager:
         if self.is_log_detailed and not callable(getattr(self.task, "detailed_call", None)):
             raise TypeError("is_log_detailed=True needs a task with a detailed_call(x) method "
                             "returning (fx, extra1, ...)")
+        self.task_errors = checks.one_of(task_errors, "task_errors", TASK_ERROR_MODES)
+        self.task_retries = checks.non_negative_int(task_retries, "task_retries")
+        self.max_failures_in_a_row = checks.non_negative_int(max_failures_in_a_row,
+                                                             "max_failures_in_a_row")
+        self.max_crashes_in_a_row = checks.non_negative_int(max_crashes_in_a_row,
+                                                            "max_crashes_in_a_row")
         self.force_terminations_after = float(force_terminations_after)
         self.allow_forced_terminations = self.force_terminations_after > 0
         self.aggressive_stop = bool(aggressive_stop)
@@ -475,7 +423,6 @@ class GloMPOManager:
         self.scope: Any = None
         self.overwrite_existing = bool(overwrite_existing)
         self.working_dir = Path(working_dir).resolve()
-        checks.prepare_working_dir(self.working_dir, self.overwrite_existing, _OUTPUT_NAMES)
         self.checksum = checks.make_checksum()
 
         self._seed_components()
@@ -484,8 +431,12 @@ class GloMPOManager:
                                           self.exit_conditions)
         self._lock = threading.RLock()
         self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-        self._call_counter = itertools.count(1)
+        self._done = 0  # evaluations recorded in the log (f_counter counts those admitted)
         self._view = _View(self)
+        # last: nothing that can fail follows the lock (a directory another run holds is
+        # refused before anything in it is deleted); released by the run's end or close()
+        self._workdir_lock = checks.prepare_working_dir(self.working_dir,
+                                                        self.overwrite_existing, _OUTPUT_NAMES)
         self._is_initialised = True
         self.logger.info("manager set up: %d parameters, max_jobs=%d, backend=%s, seed=%s",
                          self.n_parms, self.max_jobs, self.backend, self.seed)
@@ -506,10 +457,54 @@ class GloMPOManager:
         return self._view
 
     # ------------------------------------------------------------------- batch processing
-    def _process_batch(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray,
-                       extras: list[list[Any]] | None) -> None:
-        """Record a batch (called in the optimizer's thread) and take the decisions it triggers."""
+    # Threads and locks
+    # -----------------
+    # ``self._lock`` (re-entrant) guards the manager's state: counters, ``exit_reason``,
+    # the optimizer records, the in-memory log and the components' state. Every method
+    # that reads or changes them from an optimizer thread takes it (``_admit``,
+    # ``_process_batch``, ``_process_message``, the end of ``_run_optimizer``) and the
+    # manager's thread takes it around its decisions. Methods marked "needs the lock"
+    # assert it (:func:`_assert_locked`) when ``CHECK_LOCKS`` is true (the test suite).
+    # A wrapper's own lock is taken before the manager's, never the other way: never call
+    # a ``FunctionWrapper`` method while holding ``self._lock``.
+    def _assert_locked(self) -> None:
+        if CHECK_LOCKS and not self._lock._is_owned():  # type: ignore[attr-defined]
+            raise AssertionError(f"{traceback.extract_stack(limit=2)[0].name} needs the "
+                                 "manager's lock")
+
+    def _admit(self, opt_id: int) -> None:
+        """Admit one evaluation of optimizer ``opt_id``, or refuse it (optimizer thread).
+
+        The budget is counted here, before the evaluation starts: once the run's exit
+        is decided or the optimizer was told to stop, nothing more is started.
+        """
         with self._lock:
+            rec = self._opts[opt_id]
+            if self.exit_reason is not None or rec.stop_requested or rec.abandoned:
+                raise EvaluationRefused(self.exit_reason or rec.end_reason or "stopped")
+            self.f_counter += 1
+            self._check_exit()
+
+    def _note_iteration(self, opt_id: int) -> None:
+        """Optimizer ``opt_id`` reached an iteration boundary having had a value."""
+        rec = self._opts.get(opt_id)
+        if rec is not None and not rec.iterated:
+            with self._lock:
+                rec.iterated = True
+                self._crashes_in_a_row = 0
+
+    def _process_batch(self, opt_id: int, x: np.ndarray, fx: np.ndarray,
+                       extras: list[list[Any]] | None,
+                       errors: Sequence[EvaluationError] = ()) -> None:
+        """Record a batch (called in the optimizer's thread) and take the decisions it triggers.
+
+        The evaluations are numbered here (``call_id``), so the log's rows are always
+        the call_ids 1 to ``n`` without a gap, in the order they reached the manager.
+        """
+        with self._lock:
+            call_ids = np.arange(self._done + 1, self._done + len(fx) + 1, dtype=np.int64)
+            for err in errors:
+                err.call_id = int(call_ids[err.row])
             rec = self._opts[opt_id]
             rec.last_activity = time.time()
             log = self.opt_log
@@ -522,7 +517,10 @@ class GloMPOManager:
                 log.add_iter_history(opt_id, headers)
             prev_best = self.result.fx
             log.put_iteration(opt_id, call_ids, x, fx, extras)
-            self.f_counter += len(fx)
+            self._done += len(fx)
+            if errors:
+                self._record_failures(rec, errors)
+            self.failures.success(len(fx) - len(errors))
             if self._listen_batch:
                 self._events.put(("glompo_iteration_batch", {
                     "opt_id": opt_id, "call_ids": call_ids, "x": x, "fx": fx,
@@ -543,7 +541,34 @@ class GloMPOManager:
                 self._events.put(("_checkpoint_due", {}))  # wakes the manager's thread
             self._check_exit()
 
+    def _record_failures(self, rec: _OptRecord, errors: Sequence[EvaluationError]) -> None:
+        """Count failed evaluations, tell the user once per kind (needs the lock)."""
+        self._assert_locked()
+        for err in errors:
+            rec.n_failed += 1
+            self.opt_log.put_message(rec.opt_id, f"evaluation {err.call_id} failed: "
+                                                 f"{err.line()}")
+            if self.failures.add(rec.opt_id, err):
+                self.logger.warning(
+                    "evaluation %d (optimizer %d) failed: %s; recorded as a failed evaluation "
+                    "(fx=NaN); further failures of this kind are counted, not shown",
+                    err.call_id, rec.opt_id, err.line())
+                self.logger.info("traceback of the first %s at %s:\n%s", err.type, err.site,
+                                 err.traceback)
+                self.opt_log.put_message(rec.opt_id, f"traceback of evaluation {err.call_id}:"
+                                                     f"\n{err.traceback}")
+        limit = self.max_failures_in_a_row
+        if limit and self.failures.in_a_row >= limit and self.exit_reason is None:
+            first = self.failures.first()
+            what = "every evaluation so far" if not self.failures.successes else \
+                f"the last {self.failures.in_a_row} evaluations"
+            self._request_exit(f"the task failed on {what} ({self.failures.in_a_row} in a "
+                               f"row, max_failures_in_a_row={limit}); first error: "
+                               f"{first.line() if first else '?'}", state="task_failing")
+
     def _new_best(self, best: dict[str, Any]) -> None:
+        """Record a new best point, share it if asked (needs the lock)."""
+        self._assert_locked()
         self.result = Result(x=np.array(best["x"]), fx=float(best["fx"]), stats={},
                              origin={"opt_id": best["opt_id"], "type": best["type"],
                                      "call_id": best["call_id"]})
@@ -553,11 +578,13 @@ class GloMPOManager:
         if self.share_best_solutions:
             for rec in self._opts.values():
                 if rec.alive and not rec.stop_requested and rec.opt_id != best["opt_id"]:
-                    scaler = rec.wrapper._scaler
+                    scaler = rec.wrapper.scaler
                     rec.pipe.send((Signal.INJECT, scaler.from_task(np.array(best["x"])),
                                    float(best["fx"])))
 
     def _hunt(self) -> None:
+        """Apply the stoppers to every live optimizer (needs the lock)."""
+        self._assert_locked()
         assert self.stoppers is not None
         self.hunt_counter += 1
         self.last_hunt = self.f_counter
@@ -581,6 +608,8 @@ class GloMPOManager:
                 self._stop_optimizer(rec, reason)
 
     def _check_exit(self) -> None:
+        """Evaluate the exit conditions; decide the run's end if they hold (needs the lock)."""
+        self._assert_locked()
         if self.exit_reason is not None or self.exit_conditions is None:
             return
         self.exit_conditions.reset()
@@ -588,14 +617,23 @@ class GloMPOManager:
             done = self.exit_conditions(self._view)
         except Exception as exc:
             self.logger.exception("the exit conditions raised; ending the run")
-            self._request_exit(f"exit conditions raised {exc!r}")
+            self._request_exit(f"exit conditions raised {exc!r}", state="error")
             return
         if done:
             self._request_exit(self.exit_conditions.str_with_result(), converged=True)
 
-    def _request_exit(self, reason: str, *, converged: bool = False) -> None:
-        if self.exit_reason is None:
+    def _request_exit(self, reason: str, *, converged: bool = False,
+                      state: str = "normal") -> None:
+        """Decide the run's end (once: the first reason wins) and stop the optimizers.
+
+        Takes the lock itself, so the check and the decision are one step whatever the
+        calling thread. ``state`` is the key of :data:`~glompo_core.errors.EXIT_STATUS`.
+        """
+        with self._lock:
+            if self.exit_reason is not None:
+                return
             self.exit_reason = reason
+            self.end_state = state
             self.logger.info("exit: %s", reason.replace("\n", " "))
             control = self.checkpoint_control
             if converged and control is not None and control.checkpoint_at_conv:
@@ -611,6 +649,8 @@ class GloMPOManager:
                     self._stop_optimizer(rec, "the run is ending", record=False)
 
     def _stop_optimizer(self, rec: _OptRecord, reason: str, record: bool = True) -> None:
+        """Tell an optimizer to stop; it starts no evaluation after this (needs the lock)."""
+        self._assert_locked()
         rec.stop_requested = True
         rec.end_reason = reason
         rec.pipe.send((Signal.STOP, reason))
@@ -699,13 +739,18 @@ class GloMPOManager:
                 cls, init, self.exit_conditions, self.f_counter, self.max_jobs, workers)
             if share is not None:  # the rule of glompo_core.budget
                 self.logger.info("optimizer %d: %s", opt_id, share.describe())
-            scaler = _Scaler(self.bounds, getattr(cls, "scaling", None))
+            scaler = Scaler(self.bounds, getattr(cls, "scaling", None))
             manager_end, opt_end = ThreadPipe.pair()
             pause = threading.Event()
             pause.set()
-            wrapper = _FunctionWrapper(self, opt_id, scaler, workers)
+            headers = getattr(self.task, "detailed_call_headers", None)
+            wrapper = FunctionWrapper(
+                self, opt_id, scaler, self._backend_obj, workers=workers,
+                detailed=self.is_log_detailed, retries=self.task_retries,
+                crash=self.task_errors == "crash",
+                n_extras=len(headers) if headers else None)
             runtime = dict(_opt_id=opt_id, _signal_pipe=opt_end,
-                           _results_queue=_ResultsSink(self, wrapper), _pause_flag=pause,
+                           _results_queue=_ResultsSink(self, opt_id, wrapper), _pause_flag=pause,
                            _is_log_detailed=self.is_log_detailed, _workers=workers,
                            _backend=self.backend)
             kwargs = dict(init)
@@ -752,16 +797,13 @@ class GloMPOManager:
         try:
             if streams is not None:
                 streams.__enter__()
-            x0 = rec.wrapper._scaler.from_task(rec.x0)
-            bounds = [tuple(b) for b in rec.wrapper._scaler.bounds.tolist()]
+            x0 = rec.wrapper.scaler.from_task(rec.x0)
+            bounds = [tuple(b) for b in rec.wrapper.scaler.bounds.tolist()]
             rec.optimizer.minimize(rec.wrapper, x0, bounds, **rec.call_kwargs)
-            rec.wrapper.flush()
+        except EvaluationRefused as exc:  # cut between evaluations: the run or it ended
+            status = "refused"
+            message = f"ended before evaluation {self.f_counter + 1}: {exc}"
         except BaseException as exc:  # the optimizer's failure must never end the run
-            try:
-                rec.wrapper.flush()
-            except Exception:
-                self.logger.exception("could not record the last evaluations of optimizer %d",
-                                      rec.opt_id)
             if rec.stop_requested:
                 status = "stopped"
                 message = f"ended by {type(exc).__name__} after the stop request: {exc}"
@@ -769,20 +811,24 @@ class GloMPOManager:
                 status = "crashed"
                 message = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         finally:
+            try:
+                rec.wrapper.flush()
+            except Exception:
+                self.logger.exception("could not record the last evaluations of optimizer %d",
+                                      rec.opt_id)
+            rec.wrapper.close()
             if streams is not None:
                 streams.__exit__(None, None, None)
         with self._lock:
+            if rec.abandoned:  # recorded as crashed when it was abandoned
+                return
             rec.t_end = time.time()
             if status == "crashed":
-                self.opt_crashed = True
-                rec.status = "crashed"
-                rec.end_reason = message
-                self.logger.error("optimizer %d crashed:\n%s", rec.opt_id, message)
-                self.opt_log.put_message(rec.opt_id, f"crashed: {message}")
-                self.opt_log.put_metadata(rec.opt_id, "end_cond", "crashed")
-                self._events.put(("glompo_optimizer_crashed",
-                                  {"opt_id": rec.opt_id, "error": message}))
-            elif rec.stop_requested:
+                self._record_crash(rec, message)
+            elif status == "refused" and not rec.stop_requested and self._final_checkpoint:
+                rec.cut = True  # saved as it stands by the final checkpoint, then ended
+                self.opt_log.put_message(rec.opt_id, message)
+            elif rec.stop_requested or status == "refused":
                 rec.status = "stopped" if rec.opt_id in self.stopped_opts else "ended"
                 if message:
                     self.opt_log.put_message(rec.opt_id, message)
@@ -794,11 +840,39 @@ class GloMPOManager:
                     self._events.put(("glompo_optimizer_converged",
                                       {"opt_id": rec.opt_id, "reason": rec.converged_msg}))
                 rec.status = "converged"
+            if status != "crashed" and rec.iterated:
+                self._crashes_in_a_row = 0
             self.opt_log.put_metadata(rec.opt_id, "t_end", rec.t_end)
+            self.opt_log.put_metadata(rec.opt_id, "n_failed", rec.n_failed)
             if not self.opt_log.build_traj_plot:
                 self.opt_log.clear_cache(rec.opt_id)
             self._check_exit()
         self._events.put(("_ended", {"opt_id": rec.opt_id}))
+
+    def _record_crash(self, rec: _OptRecord, message: str) -> None:
+        """An optimizer crashed: record it, end a crash loop (needs the lock)."""
+        self._assert_locked()
+        self.opt_crashed = True
+        rec.status = "crashed"
+        rec.end_reason = message
+        last = message.strip().splitlines()[-1] if message.strip() else "?"
+        self.logger.error("optimizer %d (%s) crashed: %s (its traceback is in its messages)",
+                          rec.opt_id, rec.type, last)
+        self.logger.info("traceback of optimizer %d:\n%s", rec.opt_id, message)
+        self.opt_log.put_message(rec.opt_id, f"crashed: {message}")
+        self.opt_log.put_metadata(rec.opt_id, "end_cond", "crashed")
+        self._events.put(("glompo_optimizer_crashed", {"opt_id": rec.opt_id, "error": message}))
+        if rec.iterated:
+            self._crashes_in_a_row = 0
+            return
+        if self._crashes_in_a_row == 0:
+            self._first_crash_in_row = f"optimizer {rec.opt_id} ({rec.type}): {last}"
+        self._crashes_in_a_row += 1
+        limit = self.max_crashes_in_a_row
+        if limit and self._crashes_in_a_row >= limit:
+            self._request_exit(f"{self._crashes_in_a_row} optimizers in a row crashed before "
+                               f"finishing an iteration (max_crashes_in_a_row={limit}); the "
+                               f"first: {self._first_crash_in_row}", state="crash_loop")
 
     # ----------------------------------------------------------------------- main thread
     def _fire(self, hook: str, **kwargs: Any) -> None:
@@ -836,24 +910,33 @@ class GloMPOManager:
             path.unlink(missing_ok=True)
 
     def _check_timeouts(self) -> None:
+        """Abandon optimizers whose evaluation ran past force_terminations_after (threads).
+
+        A thread cannot be killed: the evaluation under way is recorded as failed (an
+        :class:`~glompo_core.errors.EvaluationTimeout`) and its optimizer is abandoned
+        as crashed. Process backends kill the hung evaluation themselves, and the
+        optimizer goes on.
+        """
         if not self.allow_forced_terminations or self.proc_backend:
-            return  # process backends kill the hung evaluation themselves
-        now = time.time()
-        with self._lock:
-            for rec in self._opts.values():
-                if rec.alive and now - rec.last_activity > self.force_terminations_after:
-                    rec.abandoned = True
-                    rec.status = "crashed"
-                    self.opt_crashed = True
-                    msg = (f"no result for {self.force_terminations_after} s: abandoned (a "
-                           "thread cannot be killed; it may still finish in the background)")
-                    rec.end_reason = msg
-                    self.logger.error("optimizer %d %s", rec.opt_id, msg)
-                    self.opt_log.put_message(rec.opt_id, msg)
-                    self.opt_log.put_metadata(rec.opt_id, "end_cond", "crashed")
-                    rec.pipe.send((Signal.STOP, msg))
-                    self._events.put(("glompo_optimizer_crashed",
-                                      {"opt_id": rec.opt_id, "error": msg}))
+            return
+        now = time.monotonic()
+        hung = []
+        for rec in list(self._opts.values()):  # not under the lock: the wrapper's comes first
+            started = rec.wrapper.oldest_inflight() if rec.alive else None
+            if started is not None and now - started > self.force_terminations_after:
+                with self._lock:
+                    if rec.alive:
+                        rec.abandoned = True
+                        hung.append(rec)
+        for rec in hung:
+            msg = (f"an evaluation ran past force_terminations_after="
+                   f"{self.force_terminations_after} s: abandoned (a thread cannot be killed; "
+                   "it may still finish in the background)")
+            rec.wrapper.abandon(EvaluationTimeout(msg))
+            with self._lock:
+                rec.end_reason = msg
+                rec.pipe.send((Signal.STOP, msg))
+                self._record_crash(rec, msg)
 
     def _status_report(self) -> None:
         from glompo_core.status import record_usage, status_text
@@ -873,6 +956,7 @@ class GloMPOManager:
             raise GloMPOError("call setup() (or load_checkpoint()) before start_manager()")
         if self.t_start is not None and self.t_end is not None and self.exit_reason:
             raise GloMPOError("this manager has already run; set up a new one")
+        self._hold_working_dir()  # taken by setup()/load_checkpoint(); again after close()
         self.exit_reason = None
         self._interrupt: str | None = None
         old_handlers = self._install_signal_handlers()
@@ -930,7 +1014,8 @@ class GloMPOManager:
                         self.logger.info("%s received: writing a checkpoint before stopping",
                                          self._interrupt)
                         self.checkpoint()
-                    self._request_exit(f"interrupted by {self._interrupt}")
+                    self._request_exit(f"interrupted by {self._interrupt}",
+                                       state=self._interrupt or "SIGINT")
                 with self._lock:
                     self._check_exit()
                 if self._exiting():
@@ -966,10 +1051,10 @@ class GloMPOManager:
                 self.opt_log.flush()  # file loggers write their buffered rows here
                 self._drain_events(_LOOP_WAIT)
         except KeyboardInterrupt:
-            self._request_exit("interrupted by SIGINT (Ctrl-C)")
+            self._request_exit("interrupted by SIGINT (Ctrl-C)", state="SIGINT")
         except BaseException as exc:
             error = exc
-            self._request_exit(f"error in the manager: {exc!r}")
+            self._request_exit(f"error in the manager: {exc!r}", state="error")
         finally:
             self._shutdown()
             if router is not None:
@@ -984,7 +1069,7 @@ class GloMPOManager:
         return self.exit_reason is not None
 
     def _interrupted(self) -> bool:
-        """True once SIGINT/SIGTERM arrived (set by the signal handler)."""
+        """True once SIGINT, SIGTERM or SIGHUP arrived (set by the signal handler)."""
         return self._interrupt is not None
 
     def _shutdown(self) -> None:
@@ -1003,9 +1088,14 @@ class GloMPOManager:
                 rec.thread.join(min(remaining, 1.0))
                 self._drain_events(0)
             if rec.thread.is_alive():
-                rec.abandoned = True
+                with self._lock:
+                    rec.abandoned = True
+                lost = rec.wrapper.abandon(GloMPOError(
+                    f"the run ended before this evaluation finished (end_timeout="
+                    f"{self.end_timeout} s)"))
                 self.logger.warning("optimizer %d did not stop within end_timeout=%s s; "
-                                    "abandoned", rec.opt_id, self.end_timeout)
+                                    "abandoned with %d evaluation(s) under way (recorded as "
+                                    "failed)", rec.opt_id, self.end_timeout, lost)
         try:
             self._backend_obj.shutdown()
         except Exception:
@@ -1048,9 +1138,13 @@ class GloMPOManager:
             self.logger.exception("the log could not be closed")
         if self.scope is not None:
             self._pm.remove_observer(self._scope_name())
+        if self.failures.total:
+            self.logger.warning("%d failed evaluation(s) of %d:\n%s", self.failures.total,
+                                self.f_counter, "\n".join(self.failures.lines()))
         self.logger.info("run ended: %s; %d evaluations, best fx=%s",
                          (self.exit_reason or "").replace("\n", " "), self.f_counter,
                          self.result.fx)
+        self.close()  # last: the working directory is free for another run
 
     def _write_manager_metadata(self) -> None:
         """Give the log the run's settings and state (the summary's facts) as metadata."""
@@ -1075,6 +1169,9 @@ class GloMPOManager:
             "optimizers_stopped": len(self.stopped_opts),
             "optimizers_converged": self.converged,
             "optimizers_crashed": statuses.count("crashed"),
+            "failed_evaluations": self.failures.total,
+            "end_state": self.end_state,
+            "exit_status": EXIT_STATUS.get(self.end_state, 1),
             "t_used": self.t_used + session,
             "t_session": session,
             "exit_reason": self.exit_reason,
@@ -1089,7 +1186,7 @@ class GloMPOManager:
         def handler(signum: int, frame: Any) -> None:
             self._interrupt = signal.Signals(signum).name
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (getattr(signal, name) for name in _SIGNALS if hasattr(signal, name)):
             try:
                 saved[sig] = signal.signal(sig, handler)
             except (ValueError, OSError):
@@ -1115,7 +1212,9 @@ class GloMPOManager:
         "checkpoint_control", "summary_files", "is_log_detailed", "force_terminations_after",
         "allow_forced_terminations", "aggressive_stop", "end_timeout", "split_printstreams",
         "visualisation", "visualisation_args", "working_dir", "overwrite_existing",
-        "proc_backend", "_chkpt_count", "_written_checkpoints",
+        "proc_backend", "_chkpt_count", "_written_checkpoints", "failures", "task_errors",
+        "task_retries", "max_failures_in_a_row", "max_crashes_in_a_row", "_crashes_in_a_row",
+        "_first_crash_in_row",
     )
     #: Seconds a checkpoint waits for every optimizer to reach an iteration boundary.
     pause_timeout = 60.0
@@ -1233,6 +1332,9 @@ class GloMPOManager:
                                     "backend_kwargs=...)", key)
         state["_backend_kwargs"] = kept
         state["t_used"] = self.t_used + session
+        # the evaluations the checkpoint's log holds (others may still be running in an
+        # optimizer that did not pause in time: it restarts from its best point)
+        state["f_counter"] = self._done
         state["session_end"] = time.time()
         records = []
         (tmp / "optimizers").mkdir()
@@ -1289,8 +1391,11 @@ class GloMPOManager:
                 self.logger.exception("the visualisation's state could not be saved; the "
                                       "checkpoint is written without it")
         return chk.core_manifest(
-            checksum=self.checksum, f_counter=self.f_counter, o_counter=self.o_counter,
+            checksum=self.checksum, f_counter=self._done, o_counter=self.o_counter,
             task=task_mode, plugins=self._plugin_versions(),
+            # where the task's module and the run file were: glompo resume finds them there
+            **chk.run_origin(self.task, self.working_dir, control,
+                             getattr(self, "run_file_dir", None)),
             optimizers=[{"opt_id": r["opt_id"], "type": r["type"], "status": r["status"],
                          "restart": r["restart"], "module": r["cls"].__module__}
                         for r in records])
@@ -1341,6 +1446,7 @@ class GloMPOManager:
 
         from glompo_core import _setup_checks as checks
         from glompo_core import checkpointing as chk
+        from glompo_core._workdir import lock_working_dir
         from glompo_core.errors import CheckpointingError
 
         if self._is_initialised:
@@ -1375,7 +1481,8 @@ class GloMPOManager:
                                      "pass task= (or task_loader= for task files)")
         self.task = task
         for name in self._STATE_ATTRS:
-            setattr(self, name, state[name])
+            if name in state:  # checkpoints of older versions lack newer settings
+                setattr(self, name, state[name])
         self.t_used = float(state["t_used"])
         self.opt_session_ends = list(self.opt_session_ends)
         if len(self.opt_session_ends) < len(self.opt_session_starts):
@@ -1406,19 +1513,38 @@ class GloMPOManager:
         self.backend = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
         self._backend_obj = checks.resolve_backend(backend, self._backend_kwargs, self._pm)
         self.proc_backend = self.backend not in ("threads",)
-        self.working_dir.mkdir(parents=True, exist_ok=True)
         self.scope = None
         self._scope_state = tmp / "scope" if (tmp / "scope").is_dir() else None
         self._lock = threading.RLock()
         self._events = queue.Queue()
-        self._call_counter = itertools.count(self.f_counter + 1)
+        self._done = self.f_counter
         self._view = _View(self)
         self._restore = self._restore_plan(state["optimizers"], tmp)
         self.checkpoint_history = set(self.checkpoint_history) | {str(Path(path).resolve())}
+        if "working_dir" not in glompo_kwargs:
+            self._warn_if_not_beside(Path(path), manifest)
+        # last: nothing that can fail follows the lock; released by the run's end or close()
+        self._workdir_lock = lock_working_dir(self.working_dir)
         self._resumed = True
         self._is_initialised = True
         self.logger.info("loaded checkpoint %s: f_counter=%d, %d optimizers to resume",
                          path, self.f_counter, len(self._restore))
+
+    def _warn_if_not_beside(self, path: Path, manifest: dict[str, Any]) -> None:
+        """Warn when the recorded working_dir is not the run directory holding ``path``."""
+        from glompo_core import checkpointing as chk
+        from glompo_core.errors import CheckpointingError
+
+        try:
+            run_dir = chk.run_dir_of(path, manifest)
+        except CheckpointingError:
+            return  # a loose checkpoint: no run directory to compare with
+        if run_dir.resolve() != self.working_dir:
+            self.logger.warning(
+                "resuming %s writes into the working_dir recorded in the checkpoint, %s, not "
+                "into %s, the run directory that holds the checkpoint; pass "
+                "working_dir=%r to write beside the checkpoint", path, self.working_dir,
+                run_dir, str(run_dir))
 
     def _restore_plan(self, records: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
         plan = []
@@ -1517,6 +1643,41 @@ class GloMPOManager:
         from glompo_core.summary import write_summary
 
         return write_summary(self, Path(dump_dir) if dump_dir else self.working_dir)
+
+    # ------------------------------------------------------------------ working directory
+    _workdir_lock: WorkingDirLock | None = None
+
+    def close(self) -> None:
+        """Release the working directory, so another run may use it.
+
+        A manager holds a lock on its ``working_dir`` from :meth:`setup` (or
+        :meth:`load_checkpoint`) until its run ends: a second run there (of any process,
+        even with ``overwrite_existing=True``) is refused with
+        :class:`~glompo_core.errors.WorkingDirLockedError`. A manager that is set up but
+        not run keeps the lock until ``close()``, until it is garbage-collected, or until
+        its process ends (however it ends: the operating system drops the lock). The run's
+        end calls ``close()`` itself; :meth:`start_manager` takes the lock again if it
+        was released. Safe to call more than once. A manager is also a context manager::
+
+            with GloMPOManager.new_manager(...) as manager:
+                ...  # inspect it, maybe start_manager()
+        """
+        lock, self._workdir_lock = self._workdir_lock, None
+        if lock is not None:
+            lock.release()
+
+    def _hold_working_dir(self) -> None:
+        """Take the working directory's lock unless this manager holds it."""
+        from glompo_core._workdir import lock_working_dir
+
+        if self._workdir_lock is None or not self._workdir_lock.held:
+            self._workdir_lock = lock_working_dir(self.working_dir)
+
+    def __enter__(self) -> GloMPOManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ---------------------------------------------------------------------- interaction
     def optimizer_status(self) -> dict[int, str]:

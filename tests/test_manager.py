@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import os
 import signal
 import subprocess
@@ -188,13 +189,14 @@ class Crashy:
         return sphere(x)
 
 
-def test_a_task_that_raises_crashes_only_its_optimizer(tmp_path: Path, caplog: Any) -> None:
+def test_with_task_errors_crash_a_task_that_raises_crashes_only_its_optimizer(
+        tmp_path: Path, caplog: Any) -> None:
     rec = Recorder()
     pm = plugin_manager(("step", StepPlugin()), ("rec", rec))
     gen = SinglePointGenerator(x=[1.45, 0.0, 0.0])
     manager = make(tmp_path, task=Crashy(), plugin_manager=pm, x0_generator=gen,
                    opt_selector=CycleSelector((StepOptimizer, {"step": 0.02})),
-                   exit_conditions=MaxOptsStarted_or(4))
+                   exit_conditions=MaxOptsStarted_or(4), task_errors="crash")
     with caplog.at_level(logging.ERROR, logger="glompo.manager"):
         manager.start_manager()
     assert manager.opt_crashed
@@ -202,10 +204,53 @@ def test_a_task_that_raises_crashes_only_its_optimizer(tmp_path: Path, caplog: A
     assert len(crashed) >= 2
     assert "simulation failed at this point" in crashed[0]["error"]
     assert "ValueError" in caplog.text
-    # the evaluations made before the crash are kept
-    assert manager.opt_log.len(1) == 3
-    np.testing.assert_allclose(rec.history(1, "x")[:, 0], [1.45, 1.47, 1.49])
+    # the evaluations made before the crash are kept, and the failed one is a row (NaN)
+    assert manager.opt_log.len(1) == 4
+    np.testing.assert_allclose(rec.history(1, "x")[:, 0], [1.45, 1.47, 1.49, 1.51])
+    assert np.isnan(rec.history(1, "fx")[-1])
     assert any("crashed" in m for m in manager.opt_log.get_messages(1))
+    assert any(re.fullmatch(r"evaluation \d+ failed: ValueError at test_manager.py:\d+: "
+                            "simulation failed at this point", m)
+               for m in manager.opt_log.get_messages(1))
+    assert len(manager.opt_log) == manager.f_counter == manager.result.stats["f_counter"]
+
+
+def test_a_task_that_raises_gives_failed_evaluations_and_the_optimizer_goes_on(
+        tmp_path: Path, caplog: Any) -> None:
+    seen: list[float] = []
+
+    class Probe(StepOptimizer):
+        def minimize(self, function: Any, x0: Any, bounds: Any) -> Any:
+            seen.append(function(np.array([1.6, 0.0, 0.0])))
+            return super().minimize(function, x0, bounds)
+
+    rec = Recorder()
+    pm = plugin_manager(("step", StepPlugin()), ("rec", rec))
+    gen = SinglePointGenerator(x=[1.45, 0.0, 0.0])
+    manager = make(tmp_path, task=Crashy(), plugin_manager=pm, x0_generator=gen,
+                   opt_selector=CycleSelector((Probe, {"step": 0.02, "iters": 20})),
+                   exit_conditions=MaxFuncCalls(fmax=60), max_jobs=1)
+    with caplog.at_level(logging.INFO, logger="glompo.manager"):
+        result = manager.start_manager()
+    assert not manager.opt_crashed and not [c for c in rec.calls if c[0] == "crashed"]
+    assert seen[0] == float("inf")  # what the optimizer is told of a failed evaluation
+    # every evaluation is a row, the failed ones with NaN, and counted
+    assert len(manager.opt_log) == manager.f_counter == result.stats["f_counter"]
+    fx = np.concatenate([kw["fx"] for name, kw in rec.calls if name == "batch"])
+    assert np.isnan(rec.history(1, "fx")[0])
+    assert np.isnan(fx).sum() == result.stats["failed_evaluations"] > 10
+    messages = manager.opt_log.get_messages(1)
+    assert messages[0].startswith("evaluation 1 failed: ValueError at test_manager.py:")
+    assert "simulation failed at this point" in messages[0]
+    # one warning line for the kind, its traceback once, a count at the end
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    firsts = [r for r in warnings if "further failures of this kind" in r.getMessage()]
+    assert len(firsts) == 1
+    assert sum("Traceback (most recent call last)" in r.getMessage()
+               for r in caplog.records) == 1
+    assert any(f"{result.stats['failed_evaluations']} x ValueError at test_manager.py:"
+               in r.getMessage() for r in warnings)
+    assert result.stats["end_state"] == "normal" and result.stats["exit_status"] == 0
 
 
 def MaxOptsStarted_or(n: int) -> Any:
@@ -466,11 +511,12 @@ def test_processes_backend_evaluates_in_worker_processes(tmp_path: Path) -> None
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
-def test_processes_task_error_crashes_only_that_optimizer(tmp_path: Path) -> None:
+def test_processes_task_error_crashes_only_that_optimizer_with_task_errors_crash(
+        tmp_path: Path) -> None:
     manager = make(tmp_path, task=failing_task, backend="processes",
                    x0_generator=SinglePointGenerator(x=[0.95, 0.0, 0.0]),
                    opt_selector=CycleSelector((StepOptimizer, {"step": 0.02})),
-                   exit_conditions=MaxOptsStarted_or(3))
+                   exit_conditions=MaxOptsStarted_or(3), task_errors="crash")
     manager.start_manager()
     assert manager.opt_crashed
     crashed = [o for o, s in manager.optimizer_status().items() if s == "crashed"]
@@ -479,23 +525,42 @@ def test_processes_task_error_crashes_only_that_optimizer(tmp_path: Path) -> Non
         messages = " ".join(manager.opt_log.get_messages(opt_id))
         assert "ArithmeticError" in messages and "bad region" in messages
         assert "in the worker process" in messages
-        assert manager.opt_log.len(opt_id) == 3  # the evaluations before the failure
+        # the evaluations before the failure, and the failed one
+        assert manager.opt_log.len(opt_id) == 4
 
 
-def test_hung_evaluation_is_killed_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_processes_task_error_is_a_failed_evaluation_raised_in_the_worker(
+        tmp_path: Path) -> None:
+    manager = make(tmp_path, task=failing_task, backend="processes",
+                   x0_generator=SinglePointGenerator(x=[0.95, 0.0, 0.0]),
+                   opt_selector=CycleSelector((StepOptimizer, {"step": 0.02, "iters": 8}),
+                                              allow_spawn=NOptimizersSpawnStop(2)),
+                   exit_conditions=MaxFuncCalls(fmax=1000))
+    result = manager.start_manager()
+    assert not manager.opt_crashed
+    assert manager.optimizer_status() == {1: "converged", 2: "converged"}
+    assert result.stats["failed_evaluations"] == 2 * 5 and manager.f_counter == 16
+    line = next(m for m in manager.opt_log.get_messages(1) if m.startswith("evaluation"))
+    # where it was raised: the task's own line, in the worker process
+    assert re.fullmatch(r"evaluation \d+ failed: ArithmeticError at test_manager.py:\d+: "
+                        "bad region", line), line
+
+
+def test_hung_evaluation_is_killed_and_the_optimizer_goes_on(tmp_path: Path) -> None:
     manager = make(tmp_path, task=hanging_task, backend="processes",
                    force_terminations_after=1.0,
                    x0_generator=SinglePointGenerator(x=[1.45, 0.0, 0.0]),
-                   opt_selector=CycleSelector((StepOptimizer, {"step": 0.02}),
-                                              allow_spawn=NOptimizersSpawnStop(2)),
+                   opt_selector=CycleSelector((StepOptimizer, {"step": 0.02, "iters": 5}),
+                                              allow_spawn=NOptimizersSpawnStop(1)),
                    exit_conditions=MaxFuncCalls(fmax=10**6))
-    t0 = time.time()
-    manager.start_manager()
-    assert time.time() - t0 < 15
-    assert manager.opt_crashed
-    assert manager.optimizer_status() == {1: "crashed", 2: "crashed"}
-    assert "EvaluationTimeout" in " ".join(manager.opt_log.get_messages(1))
-    assert manager.opt_log.len(1) == 3  # the evaluations before the hung one are kept
+    result = manager.start_manager()
+    assert not manager.opt_crashed
+    assert manager.optimizer_status() == {1: "converged"}
+    # the two points past 1.5 timed out: failed evaluations, rows with NaN
+    assert result.stats["failed_evaluations"] == 2 and manager.f_counter == 5
+    messages = " ".join(manager.opt_log.get_messages(1))
+    assert "EvaluationTimeout" in messages and "killed and replaced" in messages
+    assert len(manager.opt_log) == 5
 
 
 def test_hung_thread_evaluation_is_abandoned(tmp_path: Path) -> None:
