@@ -17,6 +17,7 @@ import numpy as np
 
 from glompo_core import _validation as validation
 from glompo_core._combinable import Combinable
+from glompo_core._workdir import WorkingDirLock, lock_working_dir
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.plugins import PluginManager
 
@@ -153,23 +154,35 @@ def check_seed(seed: Any) -> int | None:
     return validation.non_negative_int(seed, "seed", what="a whole number >= 0 or None")
 
 
-def prepare_working_dir(path: Path, overwrite: bool, names: Sequence[str]) -> None:
+def prepare_working_dir(path: Path, overwrite: bool, names: Sequence[str]) -> WorkingDirLock:
+    """Create ``path`` and take its lock, then refuse or delete an earlier run's results.
+
+    The lock comes first: a directory another run holds is refused (naming its pid and
+    host) before anything in it is deleted, even with ``overwrite``. Returns the held
+    lock; the caller releases it when the run ends. On an error it is released here.
+    """
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"working_dir {path} exists and is not a directory")
     path.mkdir(parents=True, exist_ok=True)
-    found = [path / n for n in names if (path / n).exists()]
-    if not found:
-        return
-    if not overwrite:
-        listed = ", ".join(p.name for p in found)
-        raise FileExistsError(f"working_dir {path} holds results of an earlier run ({listed}); "
-                              "choose another working_dir, move those files, or pass "
-                              "overwrite_existing=True to delete them")
-    for p in found:
-        if p.is_dir():
-            shutil.rmtree(p)
-        else:
-            p.unlink()
+    lock = lock_working_dir(path)
+    try:
+        found = [path / n for n in names if (path / n).exists()]
+        if not found:
+            return lock
+        if not overwrite:
+            listed = ", ".join(p.name for p in found)
+            raise FileExistsError(f"working_dir {path} holds results of an earlier run "
+                                  f"({listed}); choose another working_dir, move those files, "
+                                  "or pass overwrite_existing=True to delete them")
+        for p in found:
+            if p.is_dir():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def make_checksum() -> str:

@@ -11,6 +11,7 @@ __all__ = [
     "PluginError",
     "RunFileError",
     "UnknownComponentError",
+    "WorkingDirLockedError",
 ]
 
 #: The exit status of ``glompo run`` / ``glompo resume`` for each way a run can end
@@ -53,6 +54,13 @@ class RunFileError(GloMPOError, ValueError):
 
 class CheckpointingError(GloMPOError):
     """A checkpoint could not be written or read."""
+
+
+class WorkingDirLockedError(GloMPOError):
+    """Another run holds the working directory (its lock file ``.glompo.lock``).
+
+    The message names the holder's pid and host. Nothing was deleted or written.
+    """
 
 
 class EvaluationTimeout(GloMPOError, TimeoutError):

@@ -46,8 +46,10 @@ Rows never written (a kill while extending a table) read back with the fill valu
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import shutil
 import threading
 import time
 import warnings
@@ -335,7 +337,11 @@ class FileLogger(BaseLogger):
             ``checksum`` attribute must equal ``checksum``, and rows, messages, metadata and
             optimizers recorded after the checkpoint this log was loaded from are removed
             (see :meth:`truncate_after`), so the finished file equals that of an
-            uninterrupted run.
+            uninterrupted run. If the file holds rows recorded after the checkpoint, it
+            is first copied, whole and as it is, to a new name beside it
+            (``glompo_log.before-resume-1.h5``, ``-2``, ...; an existing file is never
+            overwritten), and a warning on the ``glompo.hdf5`` logger names the copy:
+            nothing a run recorded is deleted.
         checksum
             The run's checksum, stored in (``'w'``) or checked against (``'a'``) the file.
 
@@ -372,11 +378,14 @@ class FileLogger(BaseLogger):
                     found = fmt.read_attrs(h5.root).get("checksum")
                     compressed = any(leaf.filters.complevel > 0
                                      for leaf in h5.walk_nodes("/", "Leaf"))
+                    beyond = self._rows_beyond(h5, len(self))
                 if found != checksum:
                     raise CheckpointingError(
                         f"{path} belongs to another run: its checksum is {found!r}, the "
                         f"checkpoint's is {checksum!r}. Resume in another working_dir, or "
                         "move the old glompo_log.h5 away")
+                if beyond:  # before anything is removed or rewritten
+                    self._keep_aside(path, beyond, len(self))
                 if compressed:  # closed by a finished run: rewrite it uncompressed
                     self._rewrite(path, tb.Filters(complevel=0))
                 h5 = tb.open_file(str(path), "a", **self._file_params())
@@ -392,7 +401,7 @@ class FileLogger(BaseLogger):
                     self._dirty_manager.update(self._manager_meta)
                     self._accepting = True
                 if mode == "a":
-                    self.truncate_after(len(self))
+                    self._truncate(len(self))
                 self.flush()
                 h5.flush()  # a readable file on disk from the start
             except BaseException:
@@ -712,6 +721,9 @@ class FileLogger(BaseLogger):
         Used when resuming: the manager's checkpoint recorded ``call_id`` evaluations, and
         rows written after it (before the run was interrupted) are evaluated again by the
         resumed run. Pending rows are flushed first. The in-memory log is not changed.
+        Before any row is dropped, the whole file is copied to a new name beside it
+        (``glompo_log.before-resume-<n>.h5``, never overwritten; see :meth:`open`), and a
+        warning names it.
 
         Parameters
         ----------
@@ -728,6 +740,18 @@ class FileLogger(BaseLogger):
         RuntimeError
             No file is open.
         """
+        with self._io_lock:
+            h5 = self._file
+            if h5 is None:
+                raise RuntimeError("no log file is open")
+            self.flush()
+            beyond = self._rows_beyond(h5, call_id)
+            if beyond and self.path is not None:
+                self._keep_aside(self.path, beyond, call_id)
+            return self._truncate(call_id)
+
+    def _truncate(self, call_id: int) -> int:
+        """:meth:`truncate_after` without keeping the rows aside (they were, by ``open``)."""
         with self._io_lock:
             h5 = self._file
             if h5 is None:
@@ -758,6 +782,43 @@ class FileLogger(BaseLogger):
                 _log.warning("%s holds %d of the %d evaluations recorded before the "
                              "checkpoint", self.path, kept, call_id)
             return dropped
+
+    def _rows_beyond(self, h5: Any, call_id: int) -> int:
+        """Rows of the file a resume from ``call_id`` evaluations removes: those with a
+        greater call_id, and every row of optimizers the in-memory log does not know."""
+        n = 0
+        for group in h5.root._f_iter_nodes("Group"):
+            opt_id = fmt.opt_id_of(group._v_name)
+            if opt_id is None or fmt.TABLE not in group:
+                continue
+            ids = group._f_get_child(fmt.TABLE).col("call_id")
+            n += int((ids >= 1).sum()) if opt_id not in self._meta else int((ids > call_id).sum())
+        return n
+
+    @staticmethod
+    def _keep_aside(path: Path, beyond: int, call_id: int) -> Path:
+        """Copy ``path`` to ``<stem>.before-resume-<n><suffix>`` beside it (a new name, never
+        an existing file's) and warn; return the copy."""
+        for n in itertools.count(1):
+            aside = path.with_name(f"{path.stem}.before-resume-{n}{path.suffix}")
+            try:
+                fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as dst, open(path, "rb") as src:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+                shutil.copystat(path, aside)
+            except BaseException:
+                aside.unlink(missing_ok=True)
+                raise
+            _log.warning("%s holds %d evaluations recorded after the checkpoint's %d; the "
+                         "resumed run evaluates them again and removes them from the log: "
+                         "the whole file was kept as %s", path, beyond, call_id, aside)
+            return aside
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         """Write everything pending, close the file and compress it. Safe to call twice.

@@ -398,8 +398,87 @@ def test_truncate_after_keeps_rows_in_order_when_they_interleave(tmp_path: Path)
     assert log.truncate_after(4) == 0
     log.close()
     assert read_log(path).optimizers[1].call_id.tolist() == [1, 2, 3]
+    # the dropped rows were kept aside first, once
+    aside = sorted(tmp_path.glob("log.before-resume-*.h5"))
+    assert [p.name for p in aside] == ["log.before-resume-1.h5"]
+    assert read_log(aside[0]).optimizers[1].call_id.tolist() == [1, 5, 2, 9, 3, 7]
     with pytest.raises(RuntimeError, match="no log file is open"):
         log.truncate_after(1)
+
+
+def _killed_after_checkpoint(tmp_path: Path, *, checkpoint_at: int, killed_at: int,
+                             finished: bool) -> tuple[Path, Path]:
+    """A log checkpointed after ``checkpoint_at - 1`` rows, then written up to
+    ``killed_at - 1`` rows (optimizer 3 starts at 120) and closed (``finished``: compressed)
+    or abandoned. Returns (log path, checkpoint directory)."""
+    path = tmp_path / "glompo_log.h5"
+    log = new_log(path, window=None)
+    for oid in (1, 2):
+        log.add_optimizer(oid, "R", 0.0)
+    _simulated_run(log, 1, checkpoint_at)
+    chk = tmp_path / f"chk{checkpoint_at}"
+    chk.mkdir()
+    log.checkpoint_save(chk)
+    _simulated_run(log, checkpoint_at, killed_at)
+    if finished:
+        log.close()
+    else:
+        log.flush()
+        log._abandon()
+    return path, chk
+
+
+@pytest.mark.parametrize("finished", [True, False], ids=["finished", "killed"])
+def test_resume_keeps_the_rows_after_the_checkpoint_aside(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, finished: bool) -> None:
+    path, chk = _killed_after_checkpoint(tmp_path, checkpoint_at=91, killed_at=151,
+                                         finished=finished)
+    before = path.read_bytes()
+    caplog.set_level(logging.WARNING, logger="glompo.hdf5")
+    resumed = FileLogger.checkpoint_load(chk)
+    resumed.open(path, "a", "abc")
+    aside = tmp_path / "glompo_log.before-resume-1.h5"
+    assert aside.read_bytes() == before  # the whole file, as it was
+    kept = read_log(aside)
+    np.testing.assert_array_equal(kept.call_ids(), np.arange(1, 151))
+    assert sorted(kept.optimizers) == [1, 2, 3]
+    warning = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warning) == 1
+    assert "60 evaluations recorded after the checkpoint's 90" in warning[0]
+    assert str(aside) in warning[0]
+    assert sum(nrows(path).values()) == 90  # the log itself continues from the checkpoint
+    _simulated_run(resumed, 91, 131)
+    resumed.close()
+
+    # resuming the same checkpoint again keeps the newer rows under the next name
+    second = FileLogger.checkpoint_load(chk)
+    second.open(path, "a", "abc")
+    second.close()
+    assert aside.read_bytes() == before  # never overwritten
+    again = read_log(tmp_path / "glompo_log.before-resume-2.h5")
+    np.testing.assert_array_equal(again.call_ids(), np.arange(1, 131))
+
+
+def test_resume_without_rows_after_the_checkpoint_copies_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path, chk = _killed_after_checkpoint(tmp_path, checkpoint_at=91, killed_at=91,
+                                         finished=True)
+    caplog.set_level(logging.WARNING, logger="glompo.hdf5")
+    resumed = FileLogger.checkpoint_load(chk)
+    resumed.open(path, "a", "abc")
+    assert resumed.truncate_after(90) == 0
+    resumed.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chk91", "glompo_log.h5"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_another_runs_log_is_refused_before_any_copy(tmp_path: Path) -> None:
+    path, chk = _killed_after_checkpoint(tmp_path, checkpoint_at=91, killed_at=151,
+                                         finished=True)
+    resumed = FileLogger.checkpoint_load(chk)
+    with pytest.raises(CheckpointingError, match="belongs to another run"):
+        resumed.open(path, "a", "not-abc")
+    assert not list(tmp_path.glob("*before-resume*"))
 
 
 # ------------------------------------------------------------------------------ reading
