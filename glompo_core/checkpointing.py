@@ -15,7 +15,10 @@ A checkpoint holds, beside a ``manifest.json``:
 The manifest names the format version, the versions of glompo-core and of every
 active plugin, the run's checksum (shared with the HDF5
 log), ``f_counter``, the optimizers, and a SHA-256 of every member, so a damaged or
-foreign file is refused with a :class:`~glompo_core.errors.CheckpointingError`.
+foreign file is refused with a :class:`~glompo_core.errors.CheckpointingError`. It also
+says where the run came from (:func:`run_origin`): the task's module, class and import
+directory, the run file's directory, the working directory and ``checkpointing_dir``;
+``glompo resume`` uses them to find the task's module and the run directory.
 
 Writes are atomic: the tarball is built in a temporary file beside its target,
 fsynced, then renamed, and older checkpoints are pruned (``keep_past``) only after
@@ -29,9 +32,11 @@ the new one is complete.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import os
+import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -42,7 +47,8 @@ from typing import Any
 from glompo_core._version import __version__
 from glompo_core.errors import CheckpointingError
 
-__all__ = ["FORMAT_VERSION", "CheckpointingControl", "read_checkpoint", "write_checkpoint"]
+__all__ = ["FORMAT_VERSION", "CheckpointingControl", "read_checkpoint", "read_manifest",
+           "run_dir_of", "run_origin", "task_origin", "write_checkpoint"]
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -264,6 +270,69 @@ def prune(directory: Path, keep_past: int, newest: Path, written: list[str]) -> 
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
+
+
+def task_origin(task: Any) -> dict[str, Any]:
+    """Where ``task`` came from: the manifest's ``task_module``, ``task_class``, ``task_path``.
+
+    ``task_class`` is the qualified name of the task's class, or of the task itself when
+    it is a function or a class; ``task_path`` is the directory the module's top-level
+    package was imported from (the ``sys.path`` entry that found it), or None when that
+    is not known (a module without a file, ``__main__``).
+    """
+    obj = task if inspect.isfunction(task) or inspect.isclass(task) else type(task)
+    module = str(getattr(obj, "__module__", "") or "")
+    path: str | None = None
+    top = sys.modules.get(module.split(".")[0]) if module and module != "__main__" else None
+    file = getattr(top, "__file__", None)
+    if file:
+        where = Path(file).resolve().parent
+        path = str(where.parent if hasattr(top, "__path__") else where)
+    return {"task_module": module or None,
+            "task_class": getattr(obj, "__qualname__", None) or None, "task_path": path}
+
+
+def run_origin(task: Any, working_dir: str | os.PathLike[str],
+               control: CheckpointingControl, run_file_dir: str | None = None
+               ) -> dict[str, Any]:
+    """The manifest's fields saying where a run came from and where it writes.
+
+    Returns :func:`task_origin` of the task, plus ``run_file_dir`` (the directory of the
+    run file, when the run came from one), ``working_dir`` and ``checkpointing_dir`` (as
+    configured, so the run directory holding a checkpoint can be found from its path).
+    """
+    return {**task_origin(task), "run_file_dir": run_file_dir,
+            "working_dir": str(working_dir), "checkpointing_dir": str(control.checkpointing_dir)}
+
+
+def run_dir_of(path: str | Path, manifest: dict[str, Any]) -> Path:
+    """The run directory that holds the checkpoint ``path``.
+
+    A run writes its checkpoints into ``<run dir>/<checkpointing_dir>/``; the run
+    directory is found by walking up from the checkpoint, so a copied or moved run
+    directory resumes where it now lies. Checkpoints written before the manifest recorded
+    ``checkpointing_dir`` are taken to use the default, ``checkpoints``.
+
+    Raises
+    ------
+    CheckpointingError
+        The checkpoint is not inside a ``<run dir>/<checkpointing_dir>/`` directory (a
+        loose copy, or an absolute ``checkpointing_dir``): the message says to give the
+        working directory and names the one the run used.
+    """
+    path = Path(path).resolve()
+    configured = str(manifest.get("checkpointing_dir") or "checkpoints")
+    parts = Path(configured).parts
+    folder = path.parent
+    if not Path(configured).is_absolute() and ".." not in parts and \
+            len(folder.parts) > len(parts) and folder.parts[-len(parts):] == parts:
+        return folder.parents[len(parts) - 1]
+    recorded = manifest.get("working_dir")
+    used = f" (the run wrote into {recorded})" if recorded else ""
+    raise CheckpointingError(
+        f"cannot tell which run directory {path} belongs to: checkpoints of this run lie in "
+        f"'<run dir>/{configured}/', and this one is in {folder}. Give the directory to "
+        f"write into{used}")
 
 
 def core_manifest(**fields: Any) -> dict[str, Any]:
