@@ -2,10 +2,18 @@
 
 ``glompo run RUN.yml``
     Run the optimization a run file describes, with a live progress display.
+``glompo resume CHECKPOINT.tar.gz``
+    Continue a run from a checkpoint, in the run directory that holds it.
+``glompo checkpoint info CHECKPOINT.tar.gz``
+    A checkpoint's manifest (nothing is unpickled).
 ``glompo plugins [--json]``
     The installed plugins, their status and the components they register.
 ``glompo log summary FILE.h5 [--json]``
     Per-optimizer figures of an HDF5 log (``summary_files=3``; needs glompo-hdf5).
+
+``glompo run`` and ``glompo resume`` exit 0 when the run ended normally and with a
+status naming how it ended otherwise (:data:`glompo_core.errors.EXIT_STATUS`, 2 for a
+bad run file, checkpoint or command line); ``exit_status_help()`` is the table.
 """
 
 from __future__ import annotations
@@ -15,14 +23,54 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from glompo_core._version import __version__
-from glompo_core.errors import GloMPOError, RunFileError, UnknownComponentError
+from glompo_core.errors import EXIT_STATUS, GloMPOError, RunFileError, UnknownComponentError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "exit_status_help", "main"]
+
+#: What each end state of a run (``Result.stats["end_state"]``) means, for the help.
+END_STATES: dict[str, str] = {
+    "normal": "the run ended normally: an exit condition, or nothing left to start and "
+              "every optimizer finished",
+    "error": "an error in the manager stopped the run (its traceback is in "
+             "WORKING_DIR/glompo_error.log)",
+    "crash_loop": "optimizers kept crashing before doing any useful evaluation",
+    "task_failing": "the task failed on every evaluation",
+    "SIGHUP": "hang-up (the terminal closed); a checkpoint was written if enabled",
+    "SIGINT": "interrupted (Ctrl-C); a checkpoint was written if enabled",
+    "SIGTERM": "terminated (kill, a batch scheduler's time limit); a checkpoint was "
+               "written if enabled",
+}
+#: The status of a command that ran nothing: bad run file, checkpoint or arguments.
+USAGE_ERROR = 2
+#: The file beside a run's outputs that holds the traceback of a manager error.
+ERROR_LOG = "glompo_error.log"
+
+
+def exit_status_help() -> str:
+    """The table of exit statuses of ``glompo run`` and ``glompo resume`` (their epilog)."""
+    rows = sorted([(code, END_STATES.get(state, state)) for state, code in EXIT_STATUS.items()]
+                  + [(USAGE_ERROR, "a bad run file, checkpoint or command line: nothing ran")])
+    lines = ["exit status:"]
+    for code, text in rows:
+        lines.append(textwrap.fill(text, width=78, initial_indent=f"  {code:<5}",
+                                   subsequent_indent=" " * 7))
+    return "\n".join(lines)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual, but keeps text that has line breaks as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the optimization described by a YAML run file",
                          description="Run the optimization described by a YAML run file. "
-                                     "Keys are the arguments of GloMPOManager.setup().")
+                                     "Keys are the arguments of GloMPOManager.setup().",
+                         epilog=exit_status_help(), formatter_class=_HelpFormatter)
     run.add_argument("run_file", help="the YAML run file")
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=VALUE",
@@ -47,14 +96,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="count", default=0,
                      help="log more (-v: info, -vv: debug)")
 
-    resume = sub.add_parser("resume", help="resume a run from a checkpoint",
-                            description="Resume a run from a checkpoint tarball. A checkpoint "
-                                        "is a pickle: load only files you trust.")
+    resume = sub.add_parser(
+        "resume", help="resume a run from a checkpoint",
+        description="Resume a run from a checkpoint tarball. A checkpoint is a pickle: load "
+                    "only files you trust. The run continues in the run directory that "
+                    "holds the checkpoint (<run dir>/checkpoints/FILE), so a copied run "
+                    "directory resumes in the copy, or in --working-dir. The task is the "
+                    "one the checkpoint saved: its module is looked for in the run file's "
+                    "directory and its own directory as the checkpoint recorded them, then "
+                    "in the current directory; or give the task as a run file does, with "
+                    "--task or --set task=... (and --set task_kwargs.NAME=VALUE).",
+        epilog=exit_status_help(), formatter_class=_HelpFormatter)
     resume.add_argument("checkpoint", help="the checkpoint (.tar.gz)")
+    resume.add_argument("--task", metavar="TASK",
+                        help="the task, as 'task:' in a run file: a registered task name or "
+                             "module:Class (built with --set task_kwargs.NAME=VALUE), instead "
+                             "of the one the checkpoint saved")
+    resume.add_argument("--working-dir", metavar="DIR",
+                        help="write the resumed run here (default: the run directory "
+                             "holding the checkpoint)")
     resume.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="override a setting (value in YAML), e.g. max_jobs=8, "
-                             "working_dir=elsewhere, exit_conditions='MaxFuncCalls(fmax=100000)'")
+                             "exit_conditions='MaxFuncCalls(fmax=100000)', "
+                             "task=module:Class, task_kwargs.dims=10; repeatable")
     resume.add_argument("--no-progress", action="store_true", help="no live progress display")
     resume.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v: info, -vv: debug)")
@@ -84,24 +149,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbosity: int, console: Any) -> Callable[[], None]:
-    """Send the ``glompo`` loggers to ``console``; returns a function undoing it."""
-    from rich.logging import RichHandler
+class _OneLine(logging.Formatter):
+    """A record and its exception on one line: the traceback goes to the error log."""
 
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 \
-        else logging.DEBUG
-    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    root = logging.getLogger("glompo")
-    saved = (list(root.handlers), root.level, root.propagate)
+    def __init__(self, fmt: str) -> None:
+        super().__init__(fmt)
+        self.error_log: Path | None = None
 
-    def restore() -> None:
-        root.handlers, root.level, root.propagate = saved[0], saved[1], saved[2]
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return super().format(record)
+        saved = (record.exc_info, record.exc_text)
+        record.exc_info, record.exc_text = None, None
+        try:
+            text = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        where = f"; traceback in {self.error_log}" if self.error_log else "; -vv shows it"
+        return f"{text} ({type(exc).__name__}: {exc}{where})"
 
-    root.handlers = [handler]
-    root.setLevel(level)
-    root.propagate = False
-    return restore
+
+class _CliLogging:
+    """The ``glompo`` loggers while a command runs: the console, and a run's error log.
+
+    At ``-v`` and below a record with an exception is one line on the console; its
+    traceback goes to ``WORKING_DIR/glompo_error.log`` once the run's directory is known
+    (:meth:`attach_error_log`). ``-vv`` prints tracebacks on the console too.
+    """
+
+    def __init__(self, verbosity: int, console: Any) -> None:
+        from rich.logging import RichHandler
+
+        self.verbosity = verbosity
+        level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 \
+            else logging.DEBUG
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+        self.formatter = _OneLine("%(name)s: %(message)s")
+        handler.setFormatter(self.formatter if verbosity < 2
+                             else logging.Formatter("%(name)s: %(message)s"))
+        self.root = logging.getLogger("glompo")
+        self.saved = (list(self.root.handlers), self.root.level, self.root.propagate)
+        self.file_handler: logging.Handler | None = None
+        self.root.handlers = [handler]
+        self.root.setLevel(level)
+        self.root.propagate = False
+
+    def attach_error_log(self, working_dir: str | os.PathLike[str]) -> Path:
+        """Write the tracebacks of logged exceptions to ``working_dir/glompo_error.log``.
+
+        The file is made only when the first traceback comes.
+        """
+        path = Path(working_dir) / ERROR_LOG
+        handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                               "%(message)s"))
+        handler.addFilter(lambda record: record.exc_info is not None)
+        handler.setLevel(logging.DEBUG)
+        self.root.addHandler(handler)
+        self.file_handler = handler
+        self.formatter.error_log = path
+        return path
+
+    def restore(self) -> None:
+        """Put the ``glompo`` loggers back as they were; close the error log."""
+        if self.file_handler is not None:
+            self.file_handler.close()
+        self.root.handlers, self.root.level, self.root.propagate = \
+            self.saved[0], self.saved[1], self.saved[2]
 
 
 def _error(console: Any, prefix: str, exc: BaseException) -> int:
@@ -130,6 +245,7 @@ class _Progress:
         table.add_column()
         best = "--" if s["best_opt"] is None else f"{s['best_fx']:.8g} (optimizer {s['best_opt']})"
         table.add_row("evaluations", f"{s['evaluations']:,}")
+        table.add_row("failed evaluations", f"{s.get('failed', 0):,}")
         table.add_row("best fx", best)
         table.add_row("optimizers", f"{s['alive']} alive, {s['started']} started, "
                                     f"{s['stopped']} stopped, {s['converged']} converged, "
@@ -142,47 +258,123 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(file=sys.stderr)
-    restore_logging = _configure_logging(args.verbose, console)
+    logs = _CliLogging(args.verbose, console)
     try:
-        return _run(args, console)
+        return _run(args, console, logs)
     finally:
-        restore_logging()
+        logs.restore()
 
 
 def _build_from_run_file(args: argparse.Namespace) -> Any:
-    from glompo_core.manager import GloMPOManager
-    from glompo_core.runfile import load_run_file
+    from glompo_core.runfile import build_manager
 
-    kwargs = load_run_file(args.run_file, args.overrides)
-    return GloMPOManager.new_manager(**kwargs)
+    manager = build_manager(args.run_file, args.overrides)  # setup() errors name the line
+    # recorded in checkpoints, so that glompo resume finds the modules beside the run file
+    setattr(manager, "run_file_dir", str(Path(args.run_file).resolve().parent))  # noqa: B010
+    return manager
+
+
+def _task_hint(manifest: dict[str, Any]) -> str:
+    """The ``--task`` a user gives to resume a checkpoint whose saved task is unusable."""
+    module, name = manifest.get("task_module"), manifest.get("task_class")
+    spec = f"{module}:{name}" if module and name and module != "__main__" else "module:Class"
+    return (f"--task {spec} (with --set task_kwargs.NAME=VALUE for the arguments it was "
+            "built with)")
+
+
+def _check_saved_task(checkpoint: str, manifest: dict[str, Any]) -> None:
+    """Refuse, saying what to pass, a checkpoint whose task ``glompo resume`` cannot load."""
+    import importlib.util
+
+    from glompo_core.errors import CheckpointingError
+
+    kind = manifest.get("task")
+    if kind == "none":
+        raise CheckpointingError(f"{checkpoint} holds no task (it did not pickle and has no "
+                                 f"checkpoint_save method): give it: {_task_hint(manifest)}")
+    if kind == "files":
+        raise CheckpointingError(
+            f"{checkpoint} holds its task as the files of its checkpoint_save method, which "
+            f"only a task_loader reads back: give the task: {_task_hint(manifest)}, or resume "
+            "from Python: GloMPOManager.load_manager(CHECKPOINT, task_loader=...)")
+    module = manifest.get("task_module")
+    if kind != "pickle" or not module or module == "__main__":
+        return
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        where = manifest.get("run_file_dir") or manifest.get("task_path")
+        was = f" (it was in {where})" if where else ""
+        raise CheckpointingError(
+            f"the task of {checkpoint} is an instance of {module}:{manifest.get('task_class')}, "
+            f"saved by reference to its module, and module {module!r} cannot be imported "
+            f"here{was}: put it on the Python path (PYTHONPATH, or run from its directory), "
+            f"or give the task: {_task_hint(manifest)}")
 
 
 def _build_from_checkpoint(args: argparse.Namespace) -> Any:
-    import yaml
-
+    from glompo_core.checkpointing import read_manifest, run_dir_of
+    from glompo_core.errors import CheckpointingError
     from glompo_core.manager import GloMPOManager
+    from glompo_core.plugins import get_plugin_manager
+    from glompo_core.runfile import RunFile, add_to_sys_path, build_task
 
-    overrides: dict[str, Any] = {}
-    for item in args.overrides:
-        if "=" not in item:
-            raise RunFileError(f"--set {item!r}: write key=value")
-        key, raw = item.split("=", 1)
+    manifest = read_manifest(args.checkpoint)
+    settings = RunFile.from_settings(args.checkpoint, args.overrides, task=args.task)
+    for parts, item in settings.overridden.items():
+        if len(parts) > 1 and parts[0] != "task_kwargs":
+            raise RunFileError(f"--set {item}: when resuming, dotted keys reach only into "
+                               f"task_kwargs; give the whole value: --set {parts[0]}=...")
+    data = dict(settings.data)
+    if data.get("task") is None and "task_kwargs" in data:
+        raise RunFileError("--set task_kwargs...: the arguments of a task need the task: "
+                           f"{_task_hint(manifest)}")
+    # where the task's module (and the run file's local modules) were, then here
+    search = (manifest.get("run_file_dir"), manifest.get("task_path"), os.getcwd())
+    add_to_sys_path(*search)
+    task = None
+    if data.get("task") is not None:
+        task = build_task(settings, get_plugin_manager(), search_path=search)
+    else:
+        _check_saved_task(args.checkpoint, manifest)
+    data.pop("task", None)
+    data.pop("task_kwargs", None)
+
+    working_dir = data.pop("working_dir", None)
+    if args.working_dir is not None:
+        if working_dir is not None and \
+                Path(str(working_dir)).resolve() != Path(args.working_dir).resolve():
+            raise RunFileError(f"--working-dir {args.working_dir} and --set "
+                               f"working_dir={working_dir}: give the working directory once")
+        working_dir = args.working_dir
+    if working_dir is None:
         try:
-            overrides[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            overrides[key.strip()] = raw
-    return GloMPOManager.load_manager(args.checkpoint, **overrides)
+            working_dir = run_dir_of(args.checkpoint, manifest)
+        except CheckpointingError as exc:
+            raise CheckpointingError(f"{exc}: --working-dir DIR") from None
+    try:
+        manager = GloMPOManager.load_manager(args.checkpoint, task=task,
+                                             working_dir=str(working_dir), **data)
+    except CheckpointingError as exc:
+        if task is None and "task=" in str(exc):  # the Python API's advice, for the CLI
+            raise CheckpointingError(f"{exc}; on the command line: {_task_hint(manifest)}") \
+                from None
+        raise
+    setattr(manager, "run_file_dir", manifest.get("run_file_dir"))  # noqa: B010
+    return manager
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(file=sys.stderr)
-    restore_logging = _configure_logging(args.verbose, console)
+    logs = _CliLogging(args.verbose, console)
     try:
-        return _run(args, console, _build_from_checkpoint, str(args.checkpoint))
+        return _run(args, console, logs, _build_from_checkpoint, str(args.checkpoint))
     finally:
-        restore_logging()
+        logs.restore()
 
 
 def _cmd_checkpoint(args: argparse.Namespace) -> int:
@@ -203,6 +395,11 @@ def _cmd_checkpoint(args: argparse.Namespace) -> int:
     for key in ("written", "glompo_core_version", "format_version", "checksum", "f_counter",
                 "o_counter", "task"):
         out.print(f"[bold]{key}:[/] {escape(str(manifest.get(key)))}")
+    # where the run came from (checkpoints written since glompo-core recorded it)
+    for key in ("task_module", "task_class", "task_path", "run_file_dir", "working_dir",
+                "checkpointing_dir"):
+        if key in manifest:
+            out.print(f"[bold]{key}:[/] {escape(str(manifest[key]))}")
     plugins = ", ".join(f"{k} {v}" for k, v in manifest.get("plugins", {}).items())
     out.print(f"[bold]plugins:[/] {escape(plugins)}")
     for opt in manifest.get("optimizers", []):
@@ -212,8 +409,8 @@ def _cmd_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, console: Any, build: Any = _build_from_run_file,
-         source: str | None = None) -> int:
+def _run(args: argparse.Namespace, console: Any, logs: _CliLogging,
+         build: Any = _build_from_run_file, source: str | None = None) -> int:
     from rich.console import Console
     from rich.live import Live
     from rich.markup import escape
@@ -223,33 +420,78 @@ def _run(args: argparse.Namespace, console: Any, build: Any = _build_from_run_fi
     source = source or str(getattr(args, "run_file", ""))
     try:
         manager = build(args)
+    except KeyboardInterrupt:  # Ctrl-C before the run started: nothing ran
+        return EXIT_STATUS["SIGINT"]
     except (RunFileError, UnknownComponentError, FileExistsError, CheckpointingError) as exc:
         return _error(console, "error:", exc)
     except (ValueError, TypeError, GloMPOError, OSError) as exc:
         return _error(console, f"error in {source}:", exc)
+    try:
+        error_log: Path | None = logs.attach_error_log(manager.working_dir)
+    except OSError:
+        error_log = None
     show = not args.no_progress
     t0 = time.time()
-    if show:
-        with Live(_Progress(manager), console=console, refresh_per_second=4,
-                  redirect_stdout=False, redirect_stderr=False, transient=False):
+    try:
+        if show:
+            with Live(_Progress(manager), console=console, refresh_per_second=4,
+                      redirect_stdout=False, redirect_stderr=False, transient=False):
+                result = manager.start_manager()
+            if not console.is_terminal:
+                console.line()  # end the last frame's line before the result is printed
+        else:
             result = manager.start_manager()
-        if not console.is_terminal:
-            console.line()  # end the last frame's line before the result is printed
-    else:
-        result = manager.start_manager()
+    except KeyboardInterrupt:  # a Ctrl-C the manager could not take (outside its loop)
+        return EXIT_STATUS["SIGINT"]
+    except Exception as exc:
+        return _manager_error(console, error_log, exc, args.verbose)
+    stats = result.stats
+    end_state = str(stats.get("end_state", "normal"))
+    status = stats.get("exit_status")
+    if not isinstance(status, int) or isinstance(status, bool):
+        status = EXIT_STATUS.get(end_state, EXIT_STATUS["error"])
     out = Console(soft_wrap=True, highlight=False)
     x = None if result.x is None else [float(v) for v in result.x]
+    started = stats.get("o_counter", manager.o_counter)
+    optimizers = (f"{started} started, {stats.get('optimizers_stopped', 0)} stopped, "
+                  f"{stats.get('optimizers_converged', 0)} converged, "
+                  f"{stats.get('optimizers_crashed', 0)} crashed")
     lines = [("best fx", repr(result.fx)), ("x", None if x is None else str(x)),
              ("found by", str(result.origin)),
-             ("evaluations", f"{manager.f_counter}   [bold]optimizers:[/] {manager.o_counter}"
-                             f"   [bold]time:[/] {time.time() - t0:.1f} s"),
+             ("evaluations", f"{stats.get('f_counter', manager.f_counter)}   [bold]failed:[/] "
+                             f"{stats.get('failed_evaluations', 0)}   [bold]time:[/] "
+                             f"{time.time() - t0:.1f} s"),
+             ("optimizers", optimizers),
              ("ended", (manager.exit_reason or "").replace(chr(10), " ")),
+             ("exit status", f"{status} ({end_state})"),
              ("outputs in", str(manager.working_dir) if manager.summary_files else None)]
     for label, text in lines:
         if text is not None:
             body = text if label == "evaluations" else escape(text)
             out.print(f"[bold]{label}:[/] {body}")
-    return 0
+    return status
+
+
+def _manager_error(console: Any, error_log: Path | None, exc: BaseException,
+                   verbosity: int) -> int:
+    """One line for an error that ended the run: the error, and where its traceback is."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    where = "run with -vv to see its traceback"
+    if error_log is not None:
+        try:
+            with open(error_log, "a", encoding="utf-8") as file:
+                file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} the run stopped on an "
+                           f"error in the manager:\n{text}")
+            where = f"its traceback is in {error_log}"
+        except OSError:
+            pass
+    if verbosity >= 2:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    _error(console, "error: the run stopped on an error in the manager:",
+           RuntimeError(f"{type(exc).__name__}: {exc} ({where})"))
+    return EXIT_STATUS["error"]
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -290,23 +532,24 @@ def _cmd_log(args: argparse.Namespace) -> int:
             "pip install glompo-hdf5"))
     try:
         summary = summarize_log(args.file)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, GloMPOError) as exc:  # GloMPOError: locked by a process
         return _error(err, "error:", exc)
     except Exception as exc:  # not an HDF5 file, or not a GloMPO log
         return _error(err, f"error: {args.file} cannot be read as a GloMPO log:", exc)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
         return 0
-    table = Table(title=f"{args.file}: {summary['evaluations']:,} evaluations, checksum "
+    table = Table(title=f"{args.file}: {summary['evaluations']:,} evaluations "
+                        f"({summary.get('failed', 0):,} failed), checksum "
                         f"{summary['checksum']}")
     for col, justify in (("opt", "right"), ("type", "left"), ("evaluations", "right"),
-                         ("best fx", "right"), ("at call", "right")):
+                         ("failed", "right"), ("best fx", "right"), ("at call", "right")):
         table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     table.add_column("end condition", overflow="fold")
     for row in summary["optimizers"]:
         best = "--" if row["best_fx"] is None else f"{row['best_fx']:.8g}"
         table.add_row(str(row["opt_id"]), escape(str(row["type"] or "?")),
-                      f"{row['evaluations']:,}", best,
+                      f"{row['evaluations']:,}", f"{row.get('failed', 0):,}", best,
                       "--" if row["best_call_id"] is None else str(row["best_call_id"]),
                       escape(str(row["end_cond"] or "--")))
     out = Console(soft_wrap=True)

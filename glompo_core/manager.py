@@ -800,9 +800,8 @@ class GloMPOManager:
             x0 = rec.wrapper.scaler.from_task(rec.x0)
             bounds = [tuple(b) for b in rec.wrapper.scaler.bounds.tolist()]
             rec.optimizer.minimize(rec.wrapper, x0, bounds, **rec.call_kwargs)
-        except EvaluationRefused as exc:  # cut between evaluations: the run or it ended
+        except EvaluationRefused:  # cut between evaluations: the run or the optimizer ended
             status = "refused"
-            message = f"ended before evaluation {self.f_counter + 1}: {exc}"
         except BaseException as exc:  # the optimizer's failure must never end the run
             if rec.stop_requested:
                 status = "stopped"
@@ -827,7 +826,6 @@ class GloMPOManager:
                 self._record_crash(rec, message)
             elif status == "refused" and not rec.stop_requested and self._final_checkpoint:
                 rec.cut = True  # saved as it stands by the final checkpoint, then ended
-                self.opt_log.put_message(rec.opt_id, message)
             elif rec.stop_requested or status == "refused":
                 rec.status = "stopped" if rec.opt_id in self.stopped_opts else "ended"
                 if message:
@@ -1345,9 +1343,11 @@ class GloMPOManager:
                     "x0": rec.x0, "t_start": rec.t_start, "t_end": rec.t_end,
                     "end_reason": rec.end_reason, "converged_msg": rec.converged_msg,
                     "restart": None}
-            if rec.alive and not rec.stop_requested:
+            if (rec.alive or rec.cut) and not rec.stop_requested:
                 can = getattr(rec.optimizer, "can_checkpoint", True)
-                if rec in paused and can:
+                # an optimizer cut by the run's end is saved as it stands (between two
+                # evaluations): resumed, it starts a new iteration
+                if (rec in paused or rec.cut) and can:
                     try:
                         rec.optimizer.checkpoint_save(tmp / "optimizers" / f"opt_{oid}.pkl")
                         info["restart"] = "state"

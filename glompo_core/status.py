@@ -53,6 +53,7 @@ def status_dict(manager: GloMPOManager) -> dict[str, Any]:
         "stopped": len(manager.stopped_opts),
         "converged": manager.converged,
         "crashed": statuses.count("crashed"),
+        "failed": manager.failures.total,
         "elapsed": manager.t_used + session,
     }
 
@@ -63,4 +64,4 @@ def status_text(manager: GloMPOManager) -> str:
     return (f"status: {s['evaluations']} evaluations, best fx={s['best_fx']:.6g} "
             f"(optimizer {s['best_opt']}), optimizers alive/started/stopped/converged/"
             f"crashed = {s['alive']}/{s['started']}/{s['stopped']}/{s['converged']}/"
-            f"{s['crashed']}, elapsed {s['elapsed']:.1f} s")
+            f"{s['crashed']}, failed evaluations {s['failed']}, elapsed {s['elapsed']:.1f} s")

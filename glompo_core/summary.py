@@ -86,6 +86,19 @@ def _stats(values: list[float]) -> tuple[Any, Any]:
     return float(np.round(arr.mean(), 3)), float(np.round(arr.std(), 3))
 
 
+def _failures(manager: GloMPOManager) -> dict[str, Any] | int:
+    """Failed evaluations: their number, and per kind (type and site) a count and example."""
+    tally = manager.failures
+    if not tally.total:
+        return 0
+    return {"Total": tally.total,
+            "Kinds": [{"Error": k["error"], "Count": k["count"],
+                       "First": f"evaluation {k['first_call_id']} (optimizer "
+                                f"{k['first_opt_id']})",
+                       "Traceback": _Literal(k["traceback"].rstrip())}
+                      for k in tally.as_dict()["kinds"]]}
+
+
 def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
     """The content of the summary file, as plain data."""
     try:
@@ -160,6 +173,7 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
                 "Converged": manager.converged,
                 "Crashed": statuses.count("crashed"),
             },
+            "Failed Evaluations": _failures(manager),
             "Checkpoints": sorted(manager.checkpoint_history) or None,
         },
         "Run Information": {
@@ -186,6 +200,7 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
             "origin": _plain(best.origin) if best.origin else None,
             "exit cond.": _Literal(exit_text) if exit_text else None,
             "exit reason": _Literal(manager.exit_reason) if manager.exit_reason else None,
+            "end state": manager.end_state,
             "x": None if best.x is None else [float(v) for v in best.x],
         },
     }

@@ -1,14 +1,17 @@
 """Read ``glompo_log.h5`` back: :func:`read_log` and :func:`summarize_log`.
 
 The reader needs PyTables (a dependency of glompo-hdf5) and numpy; pandas only for
-``as_dataframe()``. A file can be read while nothing writes it; to read the log of a
-running optimization set ``HDF5_USE_FILE_LOCKING=FALSE`` (the writer holds a lock) and
-expect the last rows to be missing.
+``as_dataframe()``. The log of a running optimization (which the writer holds locked)
+is read from a copy of the file taken in memory (see :func:`glompo_hdf5._locks.read_with`;
+a warning names the writer): the rows of the last moments are missing. A locked log too
+large for that (over 1 GiB) is a :class:`~glompo_hdf5._locks.LogLockedError` naming the
+process that holds it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from glompo_hdf5 import _format as fmt
+from glompo_hdf5._locks import read_with
 
 __all__ = ["LogData", "OptimizerHistory", "read_log", "summarize_log"]
 
@@ -166,6 +170,10 @@ def _decode_strings(col: np.ndarray) -> np.ndarray:
     return np.array([bytes(v).decode("utf-8", errors="ignore") for v in col], dtype=object)
 
 
+#: The message the manager writes for each failed evaluation.
+_FAILED = re.compile(r"evaluation \d+ failed: ")
+
+
 def _read_messages(group: Any) -> list[str]:
     if fmt.MESSAGES not in group:
         return []
@@ -201,15 +209,14 @@ def read_log(path: str | Path, *, opt_ids: Iterable[int] | None = None) -> LogDa
     >>> log.n_evaluations, log.checksum  # doctest: +SKIP
     >>> log.optimizers[1].x.shape  # doctest: +SKIP
     """
-    import tables
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no log file {path}")
     wanted = None if opt_ids is None else {int(o) for o in opt_ids}
-    optimizers: dict[int, OptimizerHistory] = {}
-    torn = 0
-    with tables.open_file(str(path), "r") as h5:
+
+    def read(h5: Any) -> tuple[dict[str, Any], dict[int, OptimizerHistory], int]:
+        optimizers: dict[int, OptimizerHistory] = {}
+        torn = 0
         metadata = fmt.read_attrs(h5.root)
         groups = sorted(((oid, g) for g in h5.root._f_iter_nodes("Group")
                          if (oid := fmt.opt_id_of(g._v_name)) is not None),
@@ -240,6 +247,9 @@ def read_log(path: str | Path, *, opt_ids: Iterable[int] | None = None) -> LogDa
             optimizers[oid] = OptimizerHistory(oid, meta, _read_messages(group),
                                                np.asarray(call_id), np.asarray(x),
                                                np.asarray(fx), extras)
+        return metadata, optimizers, torn
+
+    metadata, optimizers, torn = read_with(path, read)
     if torn:
         _log.warning("%s: %d rows were never written (the run was killed while writing) "
                      "and are left out", path, torn)
@@ -257,17 +267,18 @@ def summarize_log(path: str | Path) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{'path', 'checksum', 'evaluations', 'best': {opt_id, call_id, fx} or None,
-        'optimizers': [{'opt_id', 'type', 'evaluations', 'best_fx', 'best_call_id',
-        'end_cond', 't_start', 't_end', 'messages'}, ...]}``.
+        ``{'path', 'checksum', 'evaluations', 'failed', 'best': {opt_id, call_id, fx} or
+        None, 'optimizers': [{'opt_id', 'type', 'evaluations', 'failed', 'best_fx',
+        'best_call_id', 'end_cond', 't_start', 't_end', 'messages'}, ...]}``. ``failed``
+        counts the failed evaluations (the task raised or timed out): the optimizer's
+        messages ``evaluation <call_id> failed: ...``.
     """
-    import tables
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no log file {path}")
-    rows: list[dict[str, Any]] = []
-    with tables.open_file(str(path), "r") as h5:
+
+    def read(h5: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        rows: list[dict[str, Any]] = []
         metadata = fmt.read_attrs(h5.root)
         for group in h5.root._f_iter_nodes("Group"):
             oid = fmt.opt_id_of(group._v_name)
@@ -285,16 +296,21 @@ def summarize_log(path: str | Path) -> dict[str, Any]:
                 if finite.any():
                     i = int(np.argmin(np.where(finite, fx, np.inf)))
                     best_fx, best_call = float(fx[i]), int(ids[i])
-            n_msgs = group._f_get_child(fmt.MESSAGES).nrows if fmt.MESSAGES in group else 0
+            messages = _read_messages(group)
+            failed = sum(1 for m in messages if _FAILED.match(m))
             rows.append({"opt_id": oid, "type": meta.get("type"), "evaluations": n,
-                         "best_fx": best_fx, "best_call_id": best_call,
+                         "failed": failed, "best_fx": best_fx, "best_call_id": best_call,
                          "end_cond": meta.get("end_cond"), "t_start": meta.get("t_start"),
-                         "t_end": meta.get("t_end"), "messages": int(n_msgs)})
+                         "t_end": meta.get("t_end"), "messages": len(messages)})
+        return metadata, rows
+
+    metadata, rows = read_with(path, read)
     rows.sort(key=lambda r: r["opt_id"])
     scored = [r for r in rows if r["best_fx"] is not None]
     best = min(scored, key=lambda r: (r["best_fx"], r["opt_id"])) if scored else None
     return {"path": str(path), "checksum": metadata.get("checksum"),
             "evaluations": sum(r["evaluations"] for r in rows),
+            "failed": sum(r["failed"] for r in rows),
             "best": None if best is None else {"opt_id": best["opt_id"],
                                                "call_id": best["best_call_id"],
                                                "fx": best["best_fx"]},
