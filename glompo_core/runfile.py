@@ -29,6 +29,7 @@ the task. Errors name the file, the line and the key.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ import yaml
 from glompo_core.errors import GloMPOError, RunFileError
 from glompo_core.plugins import PluginManager, get_plugin_manager
 
-__all__ = ["RunFile", "load_run_file"]
+__all__ = ["RunFile", "add_to_sys_path", "build_task", "load_run_file"]
 
 _BOOL = (bool,)
 _INT = (int,)
@@ -141,6 +142,29 @@ class RunFile:
             self._override(data, item)
         self.data: dict[str, Any] = data
 
+    @classmethod
+    def from_settings(cls, source: str | Path, overrides: list[str],
+                      task: str | None = None) -> RunFile:
+        """A run file made only of ``key=value`` settings, read as ``--set`` reads them.
+
+        ``glompo resume`` builds the task it is given on the command line from one, so
+        ``--set task=...`` means what ``task:`` means in a run file; ``task`` is the
+        value of ``--task`` (a name or ``module:callable``, taken as written). Errors
+        name ``source`` and the option that gave the key.
+        """
+        run = cls.__new__(cls)
+        run.path = Path(source)
+        run.lines = {}
+        run.overridden = {}
+        data: dict[str, Any] = {}
+        for item in overrides:
+            run._override(data, item)
+        if task is not None:
+            data["task"] = task
+            run.overridden[("task",)] = f"--task {task}"
+        run.data = data
+        return run
+
     def _override(self, data: dict[str, Any], item: str) -> None:
         if "=" not in item:
             raise RunFileError(f"--set {item!r}: write key=value")
@@ -168,7 +192,8 @@ class RunFile:
         for n in range(1, len(path) + 1):
             item = self.overridden.get(tuple(path[:n]))
             if item is not None:
-                return f"{self.path} (--set {item})"
+                return f"{self.path} ({item})" if item.startswith("--") \
+                    else f"{self.path} (--set {item})"
         for n in range(len(path), -1, -1):
             line = self.lines.get(tuple(path[:n]))
             if line is not None:
@@ -235,6 +260,86 @@ def _import_callable(run: RunFile, spec: str, path: tuple[Any, ...]) -> Callable
     return obj
 
 
+def add_to_sys_path(*directories: str | Path | None) -> list[str]:
+    """Append existing ``directories`` to ``sys.path``, in the order given.
+
+    They come after everything already there, so they never shadow an installed module;
+    directories already on the path keep their place, and ``None`` and missing
+    directories are skipped. Returns the directories that were added.
+    """
+    added = []
+    for directory in directories:
+        if directory is None:
+            continue
+        text = str(Path(directory).resolve())
+        if text not in sys.path and Path(text).is_dir():
+            sys.path.append(text)
+            added.append(text)
+    importlib.invalidate_caches()  # modules written since the directories were last scanned
+    return added
+
+
+def build_task(run: RunFile, plugin_manager: PluginManager,
+               search_path: tuple[str | Path | None, ...] = ()) -> Any:
+    """Build the task of a run file's ``task`` and ``task_kwargs`` keys.
+
+    ``glompo run`` and ``glompo resume`` (``--task``, ``--set task=...``) share it, so a
+    task is found the same way by both.
+
+    Parameters
+    ----------
+    run
+        The run file (or the settings given on the command line, see
+        :meth:`RunFile.from_settings`); its ``task`` is a registered task name,
+        ``"package.module:callable"``, or ``{name: {argument: value}}``.
+    plugin_manager
+        Registry of task names.
+    search_path
+        Directories added to ``sys.path`` (see :func:`add_to_sys_path`) before the module
+        of ``"package.module:callable"`` is imported: for ``glompo run``, the run file's
+        directory and the current working directory.
+
+    Returns
+    -------
+    Any
+        The task: the callable called with ``task_kwargs`` when it is a class or has
+        arguments, else the callable itself.
+
+    Raises
+    ------
+    RunFileError
+        No task, a module that cannot be imported, a missing attribute, or arguments the
+        task refuses: names the file (or ``--set``), the line and the key.
+    UnknownComponentError
+        A task name nobody registered.
+    """
+    data = run.data
+    if data.get("task") is None:
+        raise run.error("no task: give a registered task name (see 'glompo plugins') or "
+                        "'package.module:callable'", "task")
+    task_spec = data["task"]
+    task_kwargs = data.get("task_kwargs") or {}
+    if not isinstance(task_kwargs, dict):
+        raise run.error("expected a mapping of arguments", "task_kwargs")
+    if isinstance(task_spec, dict):
+        name, extra = _split_component(run, task_spec, ("task",), "task")
+        task_kwargs = {**extra, **task_kwargs}
+        task_spec = name
+    if not isinstance(task_spec, str):
+        raise run.error("expected a task name or 'package.module:callable'", "task")
+    if ":" in task_spec:
+        add_to_sys_path(*search_path)
+        factory = _import_callable(run, task_spec, ("task",))
+    else:
+        factory = plugin_manager.get("task", task_spec,
+                                     source=f"{run.where('task')}, key 'task'")
+    try:
+        return factory(**task_kwargs) if (task_kwargs or isinstance(factory, type)) else factory
+    except (TypeError, ValueError) as exc:
+        raise run.error(f"building the task {task_spec!r} failed: {exc}",
+                        "task_kwargs" if data.get("task_kwargs") else "task") from None
+
+
 def load_run_file(path: str | Path, overrides: list[str] | None = None,
                   plugin_manager: PluginManager | None = None) -> dict[str, Any]:
     """Read a run file and return the keyword arguments of :meth:`GloMPOManager.setup`.
@@ -299,23 +404,7 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     if "task" not in data:
         raise run.error("the run file needs a 'task': a registered task name (see "
                         "'glompo plugins') or 'package.module:callable'")
-    task_spec = data["task"]
-    task_kwargs = data.get("task_kwargs") or {}
-    if not isinstance(task_kwargs, dict):
-        raise run.error("expected a mapping of arguments", "task_kwargs")
-    if isinstance(task_spec, dict):
-        name, extra = _split_component(run, task_spec, ("task",), "task")
-        task_kwargs = {**extra, **task_kwargs}
-        task_spec = name
-    if not isinstance(task_spec, str):
-        raise run.error("expected a task name or 'package.module:callable'", "task")
-    factory = (_import_callable(run, task_spec, ("task",)) if ":" in task_spec
-               else pm.get("task", task_spec, source=f"{run.where('task')}, key 'task'"))
-    try:
-        task = factory(**task_kwargs) if (task_kwargs or isinstance(factory, type)) else factory
-    except (TypeError, ValueError) as exc:
-        raise run.error(f"building the task {task_spec!r} failed: {exc}",
-                        "task_kwargs" if data.get("task_kwargs") else "task") from None
+    task = build_task(run, pm, search_path=(here, os.getcwd()))
     kwargs["task"] = task
 
     # bounds
