@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 import glompo_core.plugins
 import glompo_core.runfile
-from glompo_core import __version__
-from glompo_core.cli import build_parser, main
+from glompo_core import __version__, hookimpl
+from glompo_core.cli import END_STATES, build_parser, exit_status_help, main
+from glompo_core.errors import EXIT_STATUS
+from glompo_core.exit_conditions import BaseExitCondition
 from glompo_core.plugins import KINDS, PluginManager
 from tests._plugin_fixtures import AlphaPlugin, write_run_file
 
@@ -72,6 +76,10 @@ def test_run_writes_the_summary_and_prints_the_best(tmp_path: Path, pm: PluginMa
     assert any(line.startswith("x: [") for line in lines)
     assert any(line.startswith("evaluations: ") for line in lines)
     assert f"outputs in: {tmp_path / 'out'}" in lines
+    opts = summary["Counters"]["Optimizers"]
+    assert f"optimizers: {opts['Started']} started, {opts['Stopped']} stopped, " \
+           f"{opts['Converged']} converged, {opts['Crashed']} crashed" in lines
+    assert "exit status: 0 (normal)" in lines
     # the CLI leaves the logging configuration as it found it
     assert (list(glompo.handlers), glompo.level, glompo.propagate) == before
 
@@ -97,6 +105,7 @@ def test_run_with_the_live_display(tmp_path: Path, pm: PluginManager,
     out, err = capsys.readouterr()
     assert out.startswith("best fx: ")
     assert "Traceback" not in err
+    assert "failed evaluations" in err  # a row of the live table
 
 
 def test_malformed_run_file_exits_2_without_traceback(tmp_path: Path, pm: PluginManager,
@@ -250,3 +259,82 @@ def test_a_closed_output_pipe_ends_quietly() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_the_help_of_run_and_resume_lists_every_exit_status() -> None:
+    assert set(END_STATES) == set(EXIT_STATUS)
+    for command in ("run", "resume"):
+        parser = build_parser()
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+    text = exit_status_help()
+    rows = {int(line.split()[0]): line for line in text.splitlines()[1:] if line[:3].strip()}
+    assert set(rows) == set(EXIT_STATUS.values()) | {2}
+    for state, code in EXIT_STATUS.items():
+        assert END_STATES[state].split()[0] in rows[code], state
+    for command in ("run", "resume"):
+        sub = next(a for a in build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction)).choices[command]
+        assert text in sub.format_help()
+
+
+class _RaisingExit(BaseExitCondition):
+    """An exit condition that fails once the run has evaluations (a bug in a plugin)."""
+
+    def __call__(self, manager: Any) -> bool:
+        if manager.f_counter >= 20:
+            raise RuntimeError("boom in the exit condition")
+        return False
+
+
+class _RaisingExitPlugin:
+    @hookimpl
+    def glompo_register_exit_conditions(self, register: Any) -> None:
+        register("RaisingExit", _RaisingExit)
+
+
+def test_a_logged_exception_is_one_line_and_its_traceback_goes_to_the_error_log(
+        tmp_path: Path, pm: PluginManager, capsys: pytest.CaptureFixture[str]) -> None:
+    pm.register_plugin(_RaisingExitPlugin(), "raising-exit")
+    path = small_run(tmp_path)
+    code = main(["run", str(path), "--no-progress",
+                 "--set", "exit_conditions=RaisingExit() | MaxFuncCalls(fmax=300)"])
+    out, err = capsys.readouterr()
+    assert code == EXIT_STATUS["error"], err
+    assert "exit status: 1 (error)" in out.splitlines()
+    error_log = tmp_path / "out" / "glompo_error.log"
+    flat = " ".join(err.split())  # the console wraps long lines
+    assert "RuntimeError: boom in the exit condition" in flat
+    assert f"tracebackin{error_log}" in "".join(err.split())  # (wrapped inside the path)
+    assert "Traceback" not in err
+    logged = error_log.read_text()
+    assert "Traceback (most recent call last)" in logged
+    assert "boom in the exit condition" in logged
+
+
+def _blocked_checkpoints(tmp_path: Path) -> Path:
+    """A run whose first checkpoint cannot be written and must be (raise_checkpoint_fail)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    path = small_run(tmp_path)
+    path.write_text(path.read_text() + "checkpoint_control: {checkpoint_at_init: true, "
+                    f"raise_checkpoint_fail: true, checkpointing_dir: '{blocker / 'sub'}'}}\n")
+    return path
+
+
+def test_a_manager_error_is_one_line_and_status_1(tmp_path: Path, pm: PluginManager,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = _blocked_checkpoints(tmp_path)
+    assert main(["run", str(path), "--no-progress"]) == 1
+    out, err = capsys.readouterr()
+    error_log = tmp_path / "out" / "glompo_error.log"
+    assert out == ""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: the run stopped on an error in the manager: ")
+    assert f"(itstracebackisin{error_log})" in "".join(err.split())
+    assert "Traceback (most recent call last)" in error_log.read_text()
+    # -vv: the traceback on the terminal too
+    path.write_text(path.read_text() + "overwrite_existing: true\n")
+    assert main(["run", str(path), "--no-progress", "-vv"]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
