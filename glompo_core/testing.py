@@ -32,8 +32,16 @@ check                             what it asserts
 ``check_scaling``                 a short real GloMPOManager run maps bounds per ``scaling``
 ``check_convergence_message``     it reports its own convergence with message key 0
 ``check_checkpoint``              ``checkpoint_save``/``checkpoint_load`` round trip continues
-``check_nan_and_raise``           a task returning NaN or raising never hangs it
+``check_nan_and_raise``           failed evaluations (NaN, +inf, raising) never crash or
+                                  hang it
 ================================  =========================================================
+
+Every check ends within a bounded time, whatever the optimizer does: its waits have
+timeouts, the report of a failure is built without waiting on anything the optimizer
+may hold, and the check itself runs in a daemon thread that is given up (with the
+stack of the optimizer's thread in the report) if it does not end within
+``4 * timeout + 30`` seconds. Every check also verifies that the optimizer's
+``__init__`` calls ``super().__init__(...)`` with the manager's runtime arguments.
 
 Use it in the tests of a plugin (opt-in: nothing is registered with pytest unless a
 test module calls :func:`parametrize_with_checks`)::
@@ -65,6 +73,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import sys
 import tempfile
 import threading
 import time
@@ -73,7 +82,7 @@ import unittest
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -166,21 +175,23 @@ def _check_bounds_for(cls: type) -> np.ndarray:
 
 
 class _Inbox:
-    """The optimizer's ``_results_queue``: keeps every message for inspection."""
+    """The optimizer's ``_results_queue``: keeps every message for inspection.
+
+    No lock: ``list.append`` and copying a list are atomic, so the check's thread never
+    waits on anything the optimizer's thread could hold.
+    """
 
     def __init__(self) -> None:
         self._items: list[Any] = []
-        self._cond = threading.Condition()
+        self._arrived = threading.Event()
 
     def put(self, item: Any) -> None:
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
+        self._items.append(item)
+        self._arrived.set()
 
     @property
     def items(self) -> list[Any]:
-        with self._cond:
-            return list(self._items)
+        return self._items.copy()
 
     def keys(self) -> list[int]:
         return [m.key for m in self.items if isinstance(m, ManagerMessage)]
@@ -188,14 +199,14 @@ class _Inbox:
     def wait_for_key(self, key: int, timeout: float) -> bool:
         """Wait until a :class:`ManagerMessage` with ``key`` arrived; return whether it did."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if any(isinstance(m, ManagerMessage) and m.key == key for m in self._items):
-                    return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
+        while True:
+            self._arrived.clear()
+            if any(isinstance(m, ManagerMessage) and m.key == key for m in self.items):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._arrived.wait(min(remaining, 0.05))
 
 
 class _Task:
@@ -226,8 +237,9 @@ class _Task:
 
     @property
     def n_evals(self) -> int:
-        with self.lock:
-            return len(self.xs)
+        """Evaluations made so far; read without the lock (the optimizer's threads may hold
+        it, or starve the check's thread of it, for as long as they like)."""
+        return len(self.xs)
 
     def _evaluate(self, x: Any) -> float:
         point = np.array(x, dtype=float).ravel()
@@ -347,7 +359,51 @@ def _wire(cls: type, init_kwargs: Mapping[str, Any] | None, *, opt_id: int = 1,
     except Exception as exc:
         raise AssertionError(f"{_name(cls)}(**{kwargs!r}) could not be created with the "
                              f"manager's runtime arguments: {type(exc).__name__}: {exc}") from exc
+    _check_base_init(cls, opt, {"_opt_id": opt_id, "_signal_pipe": opt_end,
+                                "_results_queue": inbox, "_pause_signal": pause})
     return _Wired(opt, manager_end, inbox, pause)
+
+
+#: Attributes :meth:`BaseOptimizer.__init__` sets, by which its call is recognised.
+_BASE_ATTRS = ("_opt_id", "_signal_pipe", "_results_queue", "_pause_signal", "incumbent",
+               "logger", "workers", "_FROM_CHECKPOINT")
+_SUPER_CALL = ("super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, "
+               "_is_log_detailed, _workers, _backend, **kwargs)")
+
+
+def _init_owner(cls: type) -> str:
+    """The name of the most derived class of ``cls`` that defines ``__init__``."""
+    from glompo_core.optimizers.baseoptimizer import BaseOptimizer
+
+    for klass in cls.__mro__:
+        if klass is BaseOptimizer:
+            break
+        if "__init__" in vars(klass):
+            return _name(klass)
+    return _name(cls)
+
+
+def _check_base_init(cls: type, opt: Any, given: Mapping[str, Any]) -> None:
+    """Fail if ``opt``'s ``__init__`` skipped ``BaseOptimizer.__init__`` or lost its arguments.
+
+    Without that call the optimizer has no pipe, results queue or pause event, and fails
+    (or waits forever) at its first ``check_messages()`` or pause.
+    """
+    from glompo_core.optimizers.baseoptimizer import BaseOptimizer
+
+    if not isinstance(opt, BaseOptimizer):
+        return
+    owner = _init_owner(cls)
+    missing = [a for a in _BASE_ATTRS if a not in vars(opt)]
+    if missing:
+        raise AssertionError(f"{owner}.__init__ does not call super().__init__(...): the "
+                             f"attributes BaseOptimizer.__init__ sets ({', '.join(missing)}) "
+                             f"are missing. Call {_SUPER_CALL} in {owner}.__init__.")
+    lost = [a for a, v in given.items() if vars(opt).get(a) is not v and vars(opt).get(a) != v]
+    if lost:
+        raise AssertionError(f"{owner}.__init__ does not pass the manager's runtime arguments "
+                             f"on to super().__init__(...): {', '.join(lost)} differ from "
+                             f"what the manager gave. Call {_SUPER_CALL}.")
 
 
 def _sphere_for(bounds: np.ndarray) -> tuple[Callable[[np.ndarray], float], np.ndarray,
@@ -363,12 +419,29 @@ def _sphere_for(bounds: np.ndarray) -> tuple[Callable[[np.ndarray], float], np.n
     return sphere, centre, x0
 
 
+def _thread_stack(thread: threading.Thread | None, limit: int = 6) -> str:
+    """Where ``thread`` is now: its innermost ``limit`` frames, or '' if it has ended."""
+    if thread is None or thread.ident is None or not thread.is_alive():
+        return ""
+    frame = sys._current_frames().get(thread.ident)
+    if frame is None:
+        return ""
+    frames = traceback.extract_stack(frame)[-limit:]
+    return "".join(traceback.format_list(frames)).rstrip()
+
+
+def _where(wired: _Wired) -> str:
+    """A sentence saying where the optimizer's thread is, for a failure's report."""
+    stack = _thread_stack(wired.thread)
+    return f"\nIts thread is at (innermost last):\n{stack}" if stack else ""
+
+
 def _finish(wired: _Wired, timeout: float, what: str) -> None:
     """Fail if ``minimize`` is still running ``timeout`` seconds after ``what``."""
     if not wired.join(timeout):
         raise AssertionError(f"{_name(type(wired.opt))}.minimize() still runs {timeout} s after "
                              f"{what}; it must return once callstop() is called (check "
-                             "check_messages() is called once per iteration)")
+                             f"check_messages() is called once per iteration){_where(wired)}")
 
 
 def _raise_error(wired: _Wired, context: str) -> None:
@@ -383,6 +456,70 @@ def _raise_error(wired: _Wired, context: str) -> None:
 
 def _skip(reason: str) -> None:
     raise unittest.SkipTest(reason)
+
+
+#: A check's time limit: ``_LIMIT_FACTOR * timeout + _LIMIT_SLACK`` seconds.
+_LIMIT_FACTOR = 4.0
+_LIMIT_SLACK = 30.0
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def _time_limited(timeout_arg: str, extra: float = 0.0) -> Callable[[_F], _F]:
+    """Run the decorated check in a daemon thread and give it up after its time limit.
+
+    Each wait of a check has a timeout, but a broken optimizer can still block the
+    check's own thread (an ``__init__`` or ``inject`` that never returns, a lock it
+    holds). The limit is ``4 * <timeout_arg> + 30 + extra`` seconds; past it the check
+    fails with the stacks of the threads it started (the check's and the optimizer's),
+    which are daemon threads and are left behind.
+    """
+
+    def decorate(check: _F) -> _F:
+        sig = inspect.signature(check)
+
+        @functools.wraps(check)
+        def limited(*args: Any, **kwargs: Any) -> None:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            limit = _LIMIT_FACTOR * float(bound.arguments[timeout_arg]) + _LIMIT_SLACK + extra
+            cls = bound.arguments.get("cls")
+            outcome: list[BaseException | None] = []
+            before = set(threading.enumerate())
+
+            def body() -> None:
+                try:
+                    check(*args, **kwargs)
+                except BaseException as exc:
+                    outcome.append(exc)
+                else:
+                    outcome.append(None)
+
+            runner = threading.Thread(target=body, daemon=True,
+                                      name=f"glompo-conformance-{check.__name__}")
+            runner.start()
+            runner.join(limit)
+            if outcome:
+                error = outcome[0]
+                if error is not None:
+                    raise error.with_traceback(error.__traceback__)
+                return
+            stacks = []
+            for thread in [runner, *(t for t in threading.enumerate() if t not in before
+                                     and t is not runner)]:
+                stack = _thread_stack(thread, limit=8)
+                if stack:
+                    stacks.append(f"thread {thread.name!r} (innermost last):\n{stack}")
+            who = _name(cls) if cls is not None else "the optimizer"
+            raise AssertionError(
+                f"{check.__name__} did not finish within its limit of {limit:.0f} s "
+                f"({_LIMIT_FACTOR:g} x {timeout_arg}={bound.arguments[timeout_arg]} + "
+                f"{_LIMIT_SLACK + extra:g} s): {who} "
+                "blocks it and cannot be ended from outside. Its threads are left running "
+                "(daemon). Where they are:\n" + "\n".join(stacks))
+
+        return cast(_F, limited)
+
+    return decorate
 
 
 # ================================================================================== checks
@@ -434,6 +571,7 @@ def check_registered(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
             raise AssertionError(f"alias {alias!r} of {mine[0]!r} does not resolve to {cls!r}")
 
 
+@_time_limited("timeout")
 def check_minimizes_sphere(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                            budget: int = 5000, timeout: float = 60.0) -> None:
     """Stand-alone, the optimizer minimizes a 3-D sphere and returns its best point.
@@ -479,6 +617,7 @@ def check_minimizes_sphere(cls: type, init_kwargs: Mapping[str, Any] | None = No
                              f"{sphere(np.asarray(x, dtype=float))!r}, not fx={fx!r}")
 
 
+@_time_limited("timeout")
 def check_respects_bounds(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                           budget: int = 1000, timeout: float = 60.0) -> None:
     """The optimizer never evaluates a point outside the bounds it was given.
@@ -509,6 +648,7 @@ def check_respects_bounds(cls: type, init_kwargs: Mapping[str, Any] | None = Non
                                  f"outside its bounds {bounds.tolist()}")
 
 
+@_time_limited("timeout")
 def check_pause(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                 timeout: float = 10.0) -> None:
     """A pause request is acknowledged (message key 1) and nothing is evaluated while paused.
@@ -552,6 +692,7 @@ def check_pause(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     _raise_error(wired, "around a pause")
 
 
+@_time_limited("limit", extra=30.0)
 def check_callstop(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                    limit: float = 2.0, delay: float = 0.005) -> None:
     """``Signal.STOP`` sent from another thread ends ``minimize`` within ``limit`` seconds.
@@ -587,6 +728,7 @@ def check_callstop(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              f"signal ({elapsed:.2f} s); it must return a MinimizeResult")
 
 
+@_time_limited("timeout")
 def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                  timeout: float = 10.0) -> None:
     """``Signal.INJECT`` with a better point updates the incumbent; a worse one does not.
@@ -634,6 +776,7 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              "point (fx=1e9)")
 
 
+@_time_limited("timeout")
 def check_workers_population(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              workers: int = 3, budget: int = 300,
                              timeout: float = 60.0) -> None:
@@ -667,6 +810,7 @@ def check_workers_population(cls: type, init_kwargs: Mapping[str, Any] | None = 
             "xs, self.workers)")
 
 
+@_time_limited("timeout")
 def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                   fmax: int = 200, timeout: float = 60.0) -> None:
     """A short real GloMPOManager run gives the optimizer bounds per its declared scaling.
@@ -686,6 +830,7 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     from glompo_core.plugins import PluginManager
     from glompo_core.selectors import CycleSelector
 
+    _wire(cls, init_kwargs)  # built as the manager builds it: a bad __init__ is named
     seen: dict[str, np.ndarray] = {}
 
     def probe_minimize(self: Any, function: Any, x0: Any, bounds: Any, **kwargs: Any) -> Any:
@@ -735,6 +880,7 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                                  f"(scaling={scaling!r}), outside {_TASK_BOUNDS.tolist()}")
 
 
+@_time_limited("timeout")
 def check_convergence_message(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                               converge_kwargs: Mapping[str, Any] | None = None,
                               budget: int = 20000, timeout: float = 60.0) -> None:
@@ -771,6 +917,7 @@ def check_convergence_message(cls: type, init_kwargs: Mapping[str, Any] | None =
                              "expected its own _opt_id (1)")
 
 
+@_time_limited("timeout")
 def check_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                      budget: int = 200, timeout: float = 60.0) -> None:
     """``checkpoint_save`` (by ``Signal.CHECKPOINT``) and ``checkpoint_load`` round trip.
@@ -835,44 +982,86 @@ def check_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              f"the incumbent it was saved with ({saved_fx!r})")
 
 
+@_time_limited("timeout")
 def check_nan_and_raise(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                         budget: int = 100, timeout: float = 30.0) -> None:
-    """A task returning NaN, or raising, never hangs the optimizer.
+    """Failed evaluations never crash or hang the optimizer.
 
-    With a task returning NaN it must keep going (or raise) and obey a stop request.
-    With a task that raises after 5 evaluations it must either let that exception
-    propagate (a crash, which the manager records) or continue and obey a stop request,
-    within ``timeout`` seconds.
+    Inside a run an evaluation that fails is recorded by the manager and reaches the
+    optimizer as a value: NaN when the task returns NaN, ``+inf`` when the task raised
+    or timed out. The optimizer must take both as very bad values and go on. Three
+    tasks are tried, each stopped (``Signal.STOP``) after ``budget`` evaluations:
+
+    1. a task that returns NaN for every point: ``minimize`` must return a result,
+       not raise;
+    2. a task that returns ``+inf`` for every other point (a sphere elsewhere):
+       ``minimize`` must return a result whose ``fx`` is the best finite value;
+    3. a task that raises after 5 evaluations (only when the optimizer is used
+       stand-alone): it may let the task's exception propagate, or go on; any other
+       exception is a failure.
+
+    Each must end within ``timeout`` seconds.
 
     Raises
     ------
     AssertionError
-        A hang, or another exception than the task's.
+        A hang, an exception on NaN or +inf, a result of +inf although finite values
+        were evaluated, or another exception than the task's.
     """
     name = _name(cls)
     bounds = _check_bounds_for(cls)
-    _, _, x0 = _sphere_for(bounds)
+    sphere, _, x0 = _sphere_for(bounds)
+
+    def run(f: Callable[[np.ndarray], float], what: str) -> tuple[_Wired, _Task]:
+        wired = _wire(cls, init_kwargs)
+        task = _Task(f, budget=budget, pipe=wired.pipe)
+        wired.start(task, x0, bounds)
+        if not wired.join(timeout):
+            wired.stop(1.0)
+            raise AssertionError(f"{name} hangs on {what}: still running after {timeout} s "
+                                 f"and {task.n_evals} evaluations{_where(wired)}")
+        return wired, task
+
+    survive = ("; inside a run, failed evaluations reach the optimizer as NaN or +inf and it "
+               "must treat them as very bad values and go on")
+    wired, _ = run(lambda x: float("nan"), "a task returning NaN")
+    _raise_error(wired, f"on a task returning NaN{survive}")
+
+    def half_infinite(x: np.ndarray) -> float:
+        return float("inf") if len(task_inf.xs) % 2 == 0 else sphere(x)
+
+    task_inf: _Task
     wired = _wire(cls, init_kwargs)
-    task = _Task(lambda x: float("nan"), budget=budget, pipe=wired.pipe)
-    wired.start(task, x0, bounds)
+    task_inf = _Task(half_infinite, budget=budget, pipe=wired.pipe)
+    wired.start(task_inf, x0, bounds)
     if not wired.join(timeout):
         wired.stop(1.0)
-        raise AssertionError(f"{name} hangs on a task returning NaN: still running after "
-                             f"{timeout} s and {task.n_evals} evaluations")
+        raise AssertionError(f"{name} hangs on a task returning +inf for every other point: "
+                             f"still running after {timeout} s and {task_inf.n_evals} "
+                             f"evaluations{_where(wired)}")
+    _raise_error(wired, f"on a task returning +inf for every other point{survive}")
+    finite = [fx for fx in task_inf.fxs.copy() if math.isfinite(fx)]
+    fx = getattr(wired.result, "fx", None)
+    if finite and (fx is None or not math.isfinite(float(fx))):
+        raise AssertionError(f"{name}.minimize() returned fx={fx!r} on a task returning +inf "
+                             f"for every other point, though it evaluated {len(finite)} "
+                             f"finite values (best {min(finite)!r}); +inf must never replace "
+                             "a finite best")
 
     def failing(x: np.ndarray) -> float:
-        if len(task2.xs) > 5:
+        if len(task_raise.xs) > 5:
             raise _TaskFailure("conformance check: the task failed")
-        return float(np.sum(x ** 2))
+        return sphere(x)
 
-    wired2 = _wire(cls, init_kwargs)
-    task2 = _Task(failing, budget=budget, pipe=wired2.pipe)
-    wired2.start(task2, x0, bounds)
-    if not wired2.join(timeout):
-        wired2.stop(1.0)
+    task_raise: _Task
+    wired = _wire(cls, init_kwargs)
+    task_raise = _Task(failing, budget=budget, pipe=wired.pipe)
+    wired.start(task_raise, x0, bounds)
+    if not wired.join(timeout):
+        wired.stop(1.0)
         raise AssertionError(f"{name} hangs on a task that raises: still running after "
-                             f"{timeout} s and {task2.n_evals} evaluations")
-    error = wired2.error
+                             f"{timeout} s and {task_raise.n_evals} evaluations{_where(wired)}")
+    error = wired.error
     if error is not None:
         chain: list[BaseException] = []
         cause: BaseException | None = error

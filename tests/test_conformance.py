@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -225,3 +227,146 @@ def test_checks_fail_broken_optimizers(check: Callable[..., None], cls: type,
                                        kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(AssertionError, match=match):
         check(cls, {"seed": 1}, **kwargs)
+
+
+# -- the kit never hangs, and says what is wrong with __init__ -----------------------------
+
+#: Set at the end of each test below: releases the threads its broken optimizers block.
+RELEASE = threading.Event()
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    RELEASE.clear()
+    try:
+        yield RELEASE
+    finally:
+        RELEASE.set()
+
+
+class NoSuperInit(RandomOptimizer):
+    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
+                 _results_queue: Any = None, _pause_flag: Any = None, **kwargs: Any) -> None:
+        self.popsize = 4  # forgot super().__init__(...)
+        self._pause_signal = threading.Event()  # and made a pause event of its own
+
+
+class DropsThePipe(RandomOptimizer):
+    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
+                 *args: Any, **kwargs: Any) -> None:
+        super().__init__(_opt_id, None, *args, **kwargs)  # passes None for the pipe
+
+
+class Intermediate(RandomOptimizer):
+    pass
+
+
+class NoSuperInDerived(Intermediate):
+    def __init__(self, **kwargs: Any) -> None:
+        self.extra = 1
+
+
+@pytest.mark.parametrize("check", [c for c in ALL_CHECKS if c is not check_registered],
+                         ids=lambda c: c.__name__)
+def test_every_check_reports_a_missing_super_init(check: Callable[..., None]) -> None:
+    with pytest.raises(AssertionError, match=r"NoSuperInit\.__init__ does not call "
+                                             r"super\(\)\.__init__\(\.\.\.\).*_signal_pipe"):
+        check(NoSuperInit, {"seed": 1}, **({"limit": 0.5} if "limit" in
+                                           inspect.signature(check).parameters else
+                                           {"timeout": 2.0}))
+
+
+def test_the_class_whose_init_skips_super_is_named() -> None:
+    with pytest.raises(AssertionError, match=r"^NoSuperInDerived\.__init__ does not call"):
+        check_minimizes_sphere(NoSuperInDerived, {}, timeout=2.0)
+
+
+def test_runtime_arguments_not_passed_on_to_super_init_are_reported() -> None:
+    with pytest.raises(AssertionError, match=r"DropsThePipe\.__init__ does not pass the "
+                                             r"manager's runtime arguments on to super\(\)"
+                                             r"\.__init__\(\.\.\.\): _signal_pipe differ"):
+        check_pause(DropsThePipe, {"seed": 1}, timeout=2.0)
+
+
+class HoldsTheTaskLock(RandomOptimizer):
+    """Evaluates x0, then blocks holding the task's lock (the kit's report once waited on
+    that lock to count the evaluations, and hung for as long as the optimizer did)."""
+
+    def minimize(self, function: Callable[[Sequence[float]], float], x0: Sequence[float],
+                 bounds: Sequence[tuple[float, float]]) -> MinimizeResult:
+        function(x0)
+        with function.lock:  # type: ignore[attr-defined]
+            RELEASE.wait(120)
+        return MinimizeResult(True, None, float("inf"))
+
+
+@pytest.mark.parametrize("check", [check_nan_and_raise, check_minimizes_sphere,
+                                   check_convergence_message, check_checkpoint],
+                         ids=lambda c: c.__name__)
+def test_a_report_never_waits_on_what_the_optimizer_holds(
+        check: Callable[..., None], release: threading.Event) -> None:
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            check(HoldsTheTaskLock, {"seed": 1}, timeout=0.5)
+        except BaseException as exc:
+            errors.append(exc)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    # generous: the check's own limit is 0.5 s per wait; 60 s means it waited on the lock
+    assert done.wait(60), f"{check.__name__} hangs on an optimizer that holds the task's lock"
+    assert len(errors) == 1 and isinstance(errors[0], AssertionError), errors
+    message = str(errors[0])
+    assert ("still r" in message and "1 evaluations" in message) or "still runs" in message
+    assert "Its thread is at" in message and "in minimize" in message
+    assert "RELEASE.wait(120)" in message  # the line it is stuck on
+
+
+class BlocksInInit(RandomOptimizer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        RELEASE.wait(120)  # e.g. waits for a licence server that never answers
+
+
+def test_a_check_blocked_outside_its_waits_fails_at_its_limit_with_the_stacks(
+        monkeypatch: pytest.MonkeyPatch, release: threading.Event) -> None:
+    import glompo_core.testing as kit
+
+    monkeypatch.setattr(kit, "_LIMIT_SLACK", 1.0)  # limit: 4 x 0.5 + 1 = 3 s
+    t0 = time.monotonic()
+    with pytest.raises(AssertionError) as info:
+        check_minimizes_sphere(BlocksInInit, {"seed": 1}, timeout=0.5)
+    assert time.monotonic() - t0 >= 3.0  # given its whole limit, then given up
+    message = str(info.value)
+    assert message.startswith("check_minimizes_sphere did not finish within its limit of 3 s "
+                              "(4 x timeout=0.5 + 1 s): BlocksInInit blocks it")
+    assert "thread 'glompo-conformance-check_minimizes_sphere'" in message
+    assert "in __init__" in message and "RELEASE.wait(120)" in message
+
+
+class RaisesOnInfinity(_Loop):
+    def evaluate(self, function: Callable[[Sequence[float]], float],
+                 xs: np.ndarray) -> list[float]:
+        fxs = super().evaluate(function, xs)
+        if not all(np.isfinite(fxs)):
+            raise ValueError("objective is not finite")
+        return fxs
+
+
+class ForgetsFiniteBest(_Loop):
+    def _update_incumbent(self, x: Any, fx: float) -> None:
+        self.incumbent = {"x": np.asarray(x), "fx": fx}  # the last, not the best
+
+
+@pytest.mark.parametrize(("cls", "match"), [
+    (RaisesOnInfinity, "RaisesOnInfinity.minimize\\(\\) raised on a task returning NaN; "
+                       "inside a run, failed evaluations reach the optimizer as NaN or \\+inf"),
+    (ForgetsFiniteBest, "returned fx=inf on a task returning \\+inf for every other point, "
+                        "though it evaluated .* finite values"),
+])
+def test_failed_evaluations_must_not_crash_the_optimizer(cls: type, match: str) -> None:
+    with pytest.raises(AssertionError, match=match):
+        check_nan_and_raise(cls, {"seed": 1}, timeout=10.0)
