@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -149,8 +149,13 @@ class NevergradOptimizer(BaseOptimizer):
     budget
         Evaluations this optimizer may use; nevergrad is told it (many of its
         algorithms plan with it) and the optimizer ends, converged, once they are used.
-        None: no budget; the optimizer runs until the manager stops it. NGOpt and its
-        relatives choose their algorithm from the budget and need one.
+        Left out in a run whose exit conditions bound its evaluations (a
+        ``MaxFuncCalls``), the manager gives the optimizer its share of the run's
+        budget (:attr:`budget_argument` is ``"budget"``; the rule is
+        :mod:`glompo_core.budget`'s). None: no budget; the optimizer runs until the
+        manager stops it. NGOpt and its relatives choose their algorithm from the
+        budget and need one (nevergrad 1.0.12 builds them without one, then fails on
+        the first ask).
     bounds_method
         How nevergrad keeps points within the bounds: ``'bouncing'`` (nevergrad's
         default: a step beyond a bound is reflected back) or ``'clipping'`` (it stops at
@@ -175,7 +180,8 @@ class NevergradOptimizer(BaseOptimizer):
     ValueError
         An unknown optimizer name (with nevergrad's closest names), a budget that is not
         a positive integer, an unknown ``bounds_method``, no budget for NGOpt and its
-        relatives, or ``workers`` > 1 for a sequential algorithm.
+        relatives (neither given nor filled from the run's ``MaxFuncCalls``), or
+        ``workers`` > 1 for a sequential algorithm.
     TypeError
         The algorithm given as the first positional argument (the manager's ``_opt_id``).
 
@@ -202,6 +208,9 @@ class NevergradOptimizer(BaseOptimizer):
     True
     """
 
+    #: The manager fills ``budget`` from the run's MaxFuncCalls when it is not given.
+    budget_argument: ClassVar[str | None] = "budget"
+
     def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
                  _results_queue: Any = None, _pause_flag: Any = None,
                  _is_log_detailed: bool = False, _workers: int = 1,
@@ -224,8 +233,11 @@ class NevergradOptimizer(BaseOptimizer):
                              f"; got bounds_method={bounds_method!r}")
         entry = _registry_entry(optimizer)
         if budget is None and _needs_budget(entry):
-            raise ValueError(f"nevergrad's {optimizer} chooses its algorithm from the budget: "
-                             "give budget (the evaluations this optimizer may use)")
+            raise ValueError(f"nevergrad's {optimizer} chooses its algorithm from the budget and "
+                             "fails on its first ask without one: give budget=<evaluations "
+                             "this optimizer may use>, or run it under a MaxFuncCalls exit "
+                             "condition, from which the manager gives it its share of the "
+                             "run's budget (glompo_core.budget)")
         if self.workers > 1 and getattr(entry, "no_parallelization", False):
             raise ValueError(f"nevergrad's {optimizer} is sequential: it accepts workers=1 "
                              f"only, got workers={self.workers}")

@@ -207,6 +207,42 @@ def test_five_algorithms_find_the_5d_sphere_minimum_through_the_manager(
         "used")
 
 
+def test_ngopt_without_a_budget_gets_its_share_of_the_runs_budget(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """No budget given: the manager gives each NGOpt (MaxFuncCalls - spent) // (max_jobs //
+    workers), by the rule of glompo_core.budget, logs it and records it in init_kwargs."""
+    assert NevergradOptimizer.budget_argument == "budget"
+    with caplog.at_level("INFO", logger="glompo"):
+        manager = one_optimizer_run(
+            tmp_path, {"optimizer": "NGOpt"}, max_jobs=2,
+            opt_selector=CycleSelector(("NGOpt", {}), plugin_manager=PM,
+                                       allow_spawn=NOptimizersSpawnStop(max_opts=2)),
+            exit_conditions=MaxFuncCalls(fmax=800))
+    assert manager.f_counter == 800
+    for opt_id in (1, 2):
+        assert manager.opt_log.get_metadata(opt_id, "init_kwargs") == {"budget": 400,
+                                                                        "workers": 1}
+        opt = manager._opts[opt_id].optimizer
+        assert (opt.budget, opt.n_evals, manager.opt_log.len(opt_id)) == (400, 400, 400)
+        assert (f"optimizer {opt_id}: budget=400 from the run's MaxFuncCalls(fmax=800): "
+                "(800 - 0 spent) // 2 at once") in caplog.messages
+    # the first to use its share converged; the other may be told to stop as the run ends
+    assert "converged" in manager.optimizer_status().values()
+    assert manager.result.fx < 1e-4
+
+
+def test_ngopt_without_a_budget_in_a_run_without_one_is_refused_with_both_fixes(
+        tmp_path: Path) -> None:
+    from glompo_core import GloMPOError
+    from glompo_core.exit_conditions import MaxSeconds
+
+    # '&': the run may go on past 800 evaluations, so it has no budget to share
+    with pytest.raises(GloMPOError, match=r"NGOpt chooses its algorithm from the budget.*give "
+                                        r"budget=.*or run it under a MaxFuncCalls"):
+        one_optimizer_run(tmp_path, {"optimizer": "NGOpt"},
+                          exit_conditions=MaxFuncCalls(fmax=800) & MaxSeconds(session_max=5))
+
+
 NGOPT_SCRIPT = textwrap.dedent("""
     import warnings
     import numpy as np
@@ -446,8 +482,8 @@ def test_a_lost_state_restarts_from_the_best_point(tmp_path: Path,
     ({"optimizer": "TwoPointDE", "budget": 10}, "unknown nevergrad optimizer 'TwoPointDE'. "
                                                 "Did you mean 'TwoPointsDE'"),
     ({"optimizer": "cma", "budget": 10}, "Did you mean 'CMA'"),
-    ({"optimizer": "NGOpt"}, "nevergrad's NGOpt chooses its algorithm from the budget: give "
-                             "budget"),
+    ({"optimizer": "NGOpt"}, "nevergrad's NGOpt chooses its algorithm from the budget and "
+                             "fails on its first ask without one: give budget="),
     ({"optimizer": "CMA", "budget": 0}, "budget must be None or an integer >= 1"),
     ({"optimizer": "CMA", "budget": 2.5}, "budget must be None or an integer >= 1"),
     ({"optimizer": "NelderMead", "workers": 2}, "nevergrad's NelderMead is sequential: it "
