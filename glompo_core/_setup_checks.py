@@ -1,17 +1,45 @@
 """Validation and resolution of :meth:`GloMPOManager.setup` arguments.
 
 Every check raises before anything runs, with a message naming the argument, what
-is wrong and how to fix it.
+is wrong and how to fix it. An error raised while checking a setting carries the
+setting's name in its attribute ``setting`` (see :func:`setting_of`), so that the run-file
+loader can point at the line that gave it.
+
+Optimizer arguments
+-------------------
+:func:`optimizer_argument_problems` checks the ``init`` and ``call`` arguments of an
+optimizer against its class's signatures, before any optimizer is built. The ``__init__``
+signatures are read along the class's MRO for as long as an ``__init__`` takes
+``**kwargs`` and hands them on to ``super().__init__(..., **kwargs)`` (as plugin
+optimizers do down to :class:`~glompo_core.optimizers.BaseOptimizer`). A class whose
+``__init__`` keeps its ``**kwargs`` for its own use (a library's options) may declare
+which names they accept with a classmethod::
+
+    @classmethod
+    def known_init_options(cls, init_kwargs: Mapping[str, Any]) -> Collection[str] | None:
+        ...  # the names its **kwargs accept, given the other arguments (None: any)
+
+Without it, such a class's arguments are not checked before it is built (it checks
+them itself when it is created).
 """
 
 from __future__ import annotations
 
+import ast
+import difflib
+import errno
+import functools
+import inspect
 import os
 import shutil
+import tempfile
+import textwrap
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -21,7 +49,62 @@ from glompo_core._workdir import WorkingDirLock, lock_working_dir
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.plugins import PluginManager
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
+
+# -- which setting an error is about ----------------------------------------------------
+def setting_of(exc: BaseException) -> str | None:
+    """The :meth:`GloMPOManager.setup` setting an error was raised for, or None.
+
+    Parameters
+    ----------
+    exc
+        An error raised by ``setup()``.
+
+    Returns
+    -------
+    str or None
+        The argument's name (``'bounds'``, ``'max_jobs'``, ...), from the error's
+        ``setting`` attribute. ``exc.setting_path`` may reach further into it, e.g.
+        ``('bounds', 2)`` for the third pair of bounds.
+    """
+    value = getattr(exc, "setting", None)
+    return value if isinstance(value, str) else None
+
+
+def tag_setting(exc: BaseException, setting: str, *path: Any) -> BaseException:
+    """Mark ``exc`` as raised for ``setting`` (unless it is marked already); return it."""
+    if setting_of(exc) is None:
+        try:
+            exc.setting = setting  # type: ignore[attr-defined]
+            exc.setting_path = (setting, *path)  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - an exception class with __slots__
+            pass
+    return exc
+
+
+@contextmanager
+def about(setting: str) -> Iterator[None]:
+    """Mark every error raised in the block as raised for ``setting``."""
+    try:
+        yield
+    except Exception as exc:
+        tag_setting(exc, setting)
+        raise
+
+
+def _for_setting(setting: str) -> Callable[[_F], _F]:
+    """Decorator: errors raised by the check are marked as raised for ``setting``."""
+    def decorate(check: _F) -> _F:
+        @functools.wraps(check)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with about(setting):
+                return check(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+@_for_setting("task")
 def resolve_task(task: Any, pm: PluginManager) -> Any:
     if isinstance(task, str):
         factory = pm.get("task", task, source="task")
@@ -32,6 +115,7 @@ def resolve_task(task: Any, pm: PluginManager) -> Any:
     return task
 
 
+@_for_setting("bounds")
 def check_bounds(bounds: Any, task: Any) -> np.ndarray:
     if bounds is None:
         bounds = getattr(task, "bounds", None)
@@ -47,23 +131,27 @@ def check_bounds(bounds: Any, task: Any) -> np.ndarray:
                          f"parameter; got an array of shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = [i for i in range(len(arr)) if not np.all(np.isfinite(arr[i]))]
-        raise ValueError(f"bounds must be finite; parameter(s) {bad} are not")
+        raise tag_setting(ValueError(f"bounds must be finite; parameter(s) {bad} are not"),
+                          "bounds", bad[0])
     fixed = np.nonzero(arr[:, 0] == arr[:, 1])[0]
     if fixed.size:
-        raise ValueError(f"bounds of parameter(s) {fixed.tolist()} have min == max: do not fix "
-                         "a parameter through its bounds; fix it inside the task and leave it "
-                         "out of the optimization")
+        raise tag_setting(ValueError(
+            f"bounds of parameter(s) {fixed.tolist()} have min == max: do not fix a parameter "
+            "through its bounds; fix it inside the task and leave it out of the optimization"),
+            "bounds", int(fixed[0]))
     wrong = np.nonzero(arr[:, 0] > arr[:, 1])[0]
     if wrong.size:
         i = int(wrong[0])
-        raise ValueError(f"bounds of parameter(s) {wrong.tolist()} have min > max (e.g. "
-                         f"parameter {i}: {tuple(arr[i])}); write each pair as (min, max)")
+        raise tag_setting(ValueError(
+            f"bounds of parameter(s) {wrong.tolist()} have min > max (e.g. parameter {i}: "
+            f"{tuple(arr[i].tolist())}); write each pair as (min, max)"), "bounds", i)
     dims = getattr(task, "dims", None)
     if isinstance(dims, (int, np.integer)) and dims != len(arr):
         raise ValueError(f"the task has {dims} parameters but {len(arr)} bounds were given")
     return arr
 
 
+@_for_setting("opt_selector")
 def check_selector(selector: Any, pm: PluginManager) -> Any:
     if isinstance(selector, (str, type)):
         raise TypeError("opt_selector must be a selector instance with its optimizers, e.g. "
@@ -71,15 +159,233 @@ def check_selector(selector: Any, pm: PluginManager) -> Any:
                         f"{getattr(selector, '__name__', selector)!r}")
     if not callable(getattr(selector, "select_optimizer", None)):
         raise TypeError(f"opt_selector must have select_optimizer(); got {selector!r}")
+    specs = getattr(selector, "avail_opts", None)
+    if isinstance(specs, list):  # the (class, init_kwargs, call_kwargs) of BaseSelector
+        found: list[str] = []
+        for i, spec in enumerate(specs):
+            if not (isinstance(spec, tuple) and len(spec) == 3 and isinstance(spec[0], type)
+                    and isinstance(spec[1], Mapping) and isinstance(spec[2], Mapping)):
+                continue
+            for problem in optimizer_argument_problems(*spec):
+                found.append(f"{type(selector).__name__} optimizer #{i + 1}: "
+                             f"{problem.part} argument {problem.key!r}: {problem.message}")
+        if found:
+            raise TypeError("\n".join(found))
     return selector
 
 
+# -- optimizer arguments ----------------------------------------------------------------
+#: ``__init__`` arguments the manager gives every optimizer itself.
+RUNTIME_ARGUMENTS = ("_opt_id", "_signal_pipe", "_results_queue", "_pause_flag",
+                     "_is_log_detailed", "_backend")
+#: ``__init__`` arguments the manager takes out of ``init_kwargs`` (the optimizer's slots).
+SLOT_ARGUMENTS = ("workers", "_workers")
+#: How many leading arguments of ``minimize`` the manager gives (function, x0, bounds).
+_MINIMIZE_GIVEN = 3
+
+
+@dataclass(frozen=True)
+class ArgumentProblem:
+    """An optimizer argument that would fail when the optimizer is built or started.
+
+    Attributes
+    ----------
+    part
+        ``'init'`` (constructor arguments) or ``'call'`` (arguments of ``minimize``).
+    key
+        The argument's name.
+    message
+        What is wrong and how to fix it (without the name), e.g. ``"not an argument of
+        RandomOptimizer; did you mean 'popsize'?"``.
+    """
+
+    part: str
+    key: str
+    message: str
+
+
+def optimizer_argument_problems(cls: type, init: Mapping[Any, Any],
+                                call: Mapping[Any, Any]) -> list[ArgumentProblem]:
+    """Check an optimizer's ``init`` and ``call`` arguments against its signatures.
+
+    Parameters
+    ----------
+    cls
+        The optimizer class.
+    init
+        Its constructor arguments (``init_kwargs``).
+    call
+        Arguments of its ``minimize`` (``call_kwargs``), given after function, x0 and
+        bounds.
+
+    Returns
+    -------
+    list of ArgumentProblem
+        One per argument that is unknown or set by the manager, in the order given;
+        empty when every argument is accepted or the class's arguments cannot be
+        checked (see the module's docstring).
+    """
+    problems: list[ArgumentProblem] = []
+    accepted = init_argument_names(cls, init)
+    for raw in init:
+        key = str(raw)
+        if key in RUNTIME_ARGUMENTS:
+            problems.append(ArgumentProblem("init", key, "set by the manager for every "
+                                                         "optimizer; remove it"))
+        elif accepted is not None and key not in accepted and key not in SLOT_ARGUMENTS:
+            problems.append(ArgumentProblem("init", key, _unknown(
+                key, {*accepted, "workers"}, cls.__name__,
+                nothing=f"not an argument of {cls.__name__}, which takes none")))
+    given, accepted_call = minimize_argument_names(cls)
+    for raw in call:
+        key = str(raw)
+        if key in given:
+            problems.append(ArgumentProblem(
+                "call", key, f"given to {cls.__name__}.minimize() by the manager; remove it"))
+        elif accepted_call is not None and key not in accepted_call:
+            problems.append(ArgumentProblem(
+                "call", key, _unknown(
+                    key, accepted_call, f"{cls.__name__}.minimize()",
+                    nothing=f"not an argument of {cls.__name__}.minimize(), which takes only "
+                            f"{', '.join(given)} (given by the manager); remove it")))
+    return problems
+
+
+def _unknown(key: str, accepted: Collection[str], owner: str, nothing: str) -> str:
+    """``not an argument of OWNER; did you mean 'x'?``, or the accepted names, or ``nothing``.
+
+    Underscored names (the manager's) are never suggested or listed.
+    """
+    public = sorted(name for name in accepted if not name.startswith("_"))
+    close = difflib.get_close_matches(key, public, n=1)
+    if close:
+        return f"not an argument of {owner}; did you mean {close[0]!r}?"
+    if not public:
+        return nothing
+    return f"not an argument of {owner}, which accepts: {', '.join(public)}"
+
+
+def init_argument_names(cls: type, init: Mapping[Any, Any]) -> Collection[str] | None:
+    """The ``__init__`` arguments ``cls`` accepts, or None when they cannot be known.
+
+    Reads the signatures along the MRO while each ``__init__`` takes ``**kwargs`` and
+    hands them to the next one; stops at :class:`BaseOptimizer` (whose ``**kwargs``
+    accept nothing more) or at an ``__init__`` without ``**kwargs``. Where an
+    ``__init__`` keeps its ``**kwargs`` for itself, the class's ``known_init_options``
+    classmethod (if any) says what they accept.
+
+    Parameters
+    ----------
+    cls
+        The optimizer class.
+    init
+        The arguments given (a ``known_init_options`` may depend on them).
+
+    Returns
+    -------
+    Collection[str] or None
+        The accepted names; None when any name may be accepted.
+    """
+    from glompo_core.optimizers.baseoptimizer import BaseOptimizer
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        if klass is object:
+            return names
+        params = _init_parameters(klass)
+        if params is None:
+            return None
+        own, var_keyword = params
+        names.update(own)
+        if var_keyword is None or klass is BaseOptimizer:
+            return names
+        if _forwards_kwargs(klass, var_keyword):
+            continue
+        declare = getattr(cls, "known_init_options", None)
+        if not callable(declare):
+            return None
+        extra = declare(init)
+        return None if extra is None else names | set(extra)
+    return names
+
+
+def minimize_argument_names(cls: type) -> tuple[tuple[str, ...], Collection[str] | None]:
+    """The names of the arguments the manager gives ``minimize`` and of those it accepts.
+
+    Parameters
+    ----------
+    cls
+        The optimizer class.
+
+    Returns
+    -------
+    tuple
+        The names of the first three arguments (function, x0, bounds: given by the
+        manager) and the names ``call_kwargs`` may use (None: any, ``minimize`` takes
+        ``**kwargs``).
+    """
+    method = getattr(cls, "minimize", None)
+    try:
+        signature = inspect.signature(method)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return (), None
+    params = list(signature.parameters.values())
+    if not isinstance(inspect.getattr_static(cls, "minimize", None), (staticmethod, classmethod)):
+        params = params[1:]  # self
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        named = tuple(p.name for p in params if p.kind is not p.VAR_KEYWORD)
+        return named[:_MINIMIZE_GIVEN], None
+    given = tuple(p.name for p in params[:_MINIMIZE_GIVEN])
+    rest = [p.name for p in params[_MINIMIZE_GIVEN:]
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return given, rest
+
+
+@functools.lru_cache(maxsize=256)
+def _init_parameters(klass: type) -> tuple[tuple[str, ...], str | None] | None:
+    """Names of ``klass.__init__``'s keyword-passable arguments and of its ``**kwargs``."""
+    try:
+        signature = inspect.signature(vars(klass)["__init__"])
+    except (TypeError, ValueError):
+        return None
+    params = list(signature.parameters.values())[1:]  # self
+    names = tuple(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    var_keyword = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+    return names, var_keyword
+
+
+@functools.lru_cache(maxsize=256)
+def _forwards_kwargs(klass: type, var_keyword: str) -> bool:
+    """True if ``klass.__init__`` passes ``**var_keyword`` on to an ``__init__``.
+
+    Read from the source (``super().__init__(..., **kwargs)`` or
+    ``Base.__init__(self, ..., **kwargs)``); False when the source cannot be read.
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(vars(klass)["__init__"]))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "__init__":
+            for keyword in node.keywords:
+                if keyword.arg is None and isinstance(keyword.value, ast.Name) \
+                        and keyword.value.id == var_keyword:
+                    return True
+    return False
+
+
+@_for_setting("max_jobs")
 def check_max_jobs(max_jobs: Any) -> int:
     if max_jobs is None:
         return max(1, (os.cpu_count() or 2) - 1)
     return positive_int(max_jobs, "max_jobs")
 
 
+@_for_setting("backend")
 def resolve_backend(backend: Any, kwargs: dict[str, Any] | None, pm: PluginManager) -> Any:
     if isinstance(backend, str):
         factory = pm.get("backend", backend, source="backend")
@@ -93,21 +399,23 @@ def resolve_backend(backend: Any, kwargs: dict[str, Any] | None, pm: PluginManag
 
 def resolve_condition(value: Any, kind: str, pm: PluginManager, bounds: np.ndarray,
                       default: str | None = None) -> Combinable | None:
-    if value is None:
-        if default is None:
-            return None
-        value = default
-    if isinstance(value, str):
-        from glompo_core.expressions import parse_expression
+    with about(f"{kind}s"):  # exit_conditions, stoppers
+        if value is None:
+            if default is None:
+                return None
+            value = default
+        if isinstance(value, str):
+            from glompo_core.expressions import parse_expression
 
-        value = parse_expression(value, kind, pm, bounds=bounds)
-    label = kind.replace("_", " ")
-    if not isinstance(value, Combinable) or value.kind != kind:
-        raise TypeError(f"expected {label}s (combined with & and |) or an expression string; "
-                        f"got {value!r}")
-    return value
+            value = parse_expression(value, kind, pm, bounds=bounds)
+        label = kind.replace("_", " ")
+        if not isinstance(value, Combinable) or value.kind != kind:
+            raise TypeError(f"expected {label}s (combined with & and |) or an expression "
+                            f"string; got {value!r}")
+        return value
 
 
+@_for_setting("x0_generator")
 def resolve_generator(value: Any, pm: PluginManager) -> Any:
     if value is None:
         from glompo_core.generators import RandomGenerator
@@ -121,14 +429,31 @@ def resolve_generator(value: Any, pm: PluginManager) -> Any:
 
 
 def positive_int(value: Any, name: str) -> int:
-    return validation.positive_int(value, name, what="a whole number >= 1")
+    with about(name):
+        return validation.positive_int(value, name, what="a whole number >= 1")
+
+
+def non_negative_int(value: Any, name: str) -> int:
+    with about(name):
+        return validation.non_negative_int(value, name, what="a whole number >= 0")
+
+
+def one_of(value: Any, name: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise tag_setting(ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, "
+                                     f"got {value!r}{hint}"), name)
+    return str(value)
 
 
 def positive_number(value: Any, name: str) -> float:
     """A number > 0; ``inf`` is accepted (e.g. ``status_interval=inf``: never)."""
-    return validation.positive_number(value, name, finite=False, what="a number > 0")
+    with about(name):
+        return validation.positive_number(value, name, finite=False, what="a number > 0")
 
 
+@_for_setting("summary_files")
 def check_summary_files(value: Any, pm: PluginManager) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
             not 0 <= value <= 3:
@@ -148,12 +473,74 @@ def check_summary_files(value: Any, pm: PluginManager) -> int:
     return int(value)
 
 
+@_for_setting("seed")
 def check_seed(seed: Any) -> int | None:
     if seed is None:
         return None
     return validation.non_negative_int(seed, "seed", what="a whole number >= 0 or None")
 
 
+@_for_setting("working_dir")
+def ensure_writable_dir(path: Path, what: str = "working_dir") -> None:
+    """Create directory ``path`` if needed and check that files can be written in it.
+
+    Parameters
+    ----------
+    path
+        The directory.
+    what
+        Its name in messages.
+
+    Raises
+    ------
+    NotADirectoryError
+        ``path``, or a directory above it, is a file.
+    PermissionError, OSError
+        ``path`` cannot be created, or a file cannot be written in it (read-only
+        directory or file system, ...); the message names the directory and the reason.
+    """
+    fix = f"choose another {what} or make it writable"
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{what} {path} exists and is not a directory; choose "
+                                 f"another {what}")
+    if not path.is_dir():
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise NotADirectoryError(f"{what} {path} cannot be created: {parent} is a "
+                                             f"file, not a directory; choose another {what}")
+                break
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_error(exc, f"{what} {path} cannot be created: {_reason(exc)}; {fix}") \
+                from None
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".glompo-write-test-", dir=path)
+    except OSError as exc:
+        raise _os_error(exc, f"{what} {path} is not writable: {_reason(exc, named=False)}; "
+                             f"{fix}") from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def _reason(exc: OSError, named: bool = True) -> str:
+    """Why an OS call failed; with the file it failed on when ``named``."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EROFS:
+        reason = "the file system is read-only"
+    return f"{reason} ({exc.filename})" if named and exc.filename else reason
+
+
+def _os_error(exc: OSError, message: str) -> OSError:
+    """An error of the same kind as ``exc`` (PermissionError, ...) with ``message``."""
+    try:
+        return type(exc)(message)
+    except TypeError:  # pragma: no cover - an OSError subclass with other arguments
+        return OSError(message)
+
+
+@_for_setting("working_dir")
 def prepare_working_dir(path: Path, overwrite: bool, names: Sequence[str]) -> WorkingDirLock:
     """Create ``path`` and take its lock, then refuse or delete an earlier run's results.
 
@@ -161,9 +548,7 @@ def prepare_working_dir(path: Path, overwrite: bool, names: Sequence[str]) -> Wo
     host) before anything in it is deleted, even with ``overwrite``. Returns the held
     lock; the caller releases it when the run ends. On an error it is released here.
     """
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"working_dir {path} exists and is not a directory")
-    path.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(path)
     lock = lock_working_dir(path)
     try:
         found = [path / n for n in names if (path / n).exists()]
@@ -223,6 +608,7 @@ def _expected_rows(exit_conditions: Any) -> int:
     return 10_000
 
 
+@_for_setting("checkpoint_control")
 def check_checkpoint_control(value: Any) -> Any:
     """None, a CheckpointingControl, or a mapping of its arguments (run files)."""
     from glompo_core.checkpointing import CheckpointingControl

@@ -33,14 +33,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from glompo_core.errors import GloMPOError, RunFileError
 from glompo_core.plugins import PluginManager, get_plugin_manager
 
-__all__ = ["RunFile", "add_to_sys_path", "build_task", "load_run_file"]
+if TYPE_CHECKING:
+    from glompo_core.manager import GloMPOManager
+
+__all__ = ["RunFile", "add_to_sys_path", "build_manager", "build_task", "load_run_file"]
 
 _BOOL = (bool,)
 _INT = (int,)
@@ -242,6 +245,17 @@ def _build(run: RunFile, pm: PluginManager, kind: str, value: Any, path: tuple[A
         raise run.error(f"{name}: {exc}", *arg_path) from None
 
 
+def _check_optimizer_arguments(run: RunFile, cls: type, conf: dict[str, Any],
+                               path: tuple[Any, ...]) -> None:
+    """Refuse the first ``init``/``call`` argument the optimizer class does not take."""
+    from glompo_core._setup_checks import optimizer_argument_problems
+
+    problems = optimizer_argument_problems(cls, conf.get("init") or {}, conf.get("call") or {})
+    if problems:
+        first = problems[0]
+        raise run.error(first.message, *path, first.part, first.key)
+
+
 def _import_callable(run: RunFile, spec: str, path: tuple[Any, ...]) -> Callable[..., Any]:
     module_name, _, attr = spec.partition(":")
     try:
@@ -340,14 +354,14 @@ def build_task(run: RunFile, plugin_manager: PluginManager,
                         "task_kwargs" if data.get("task_kwargs") else "task") from None
 
 
-def load_run_file(path: str | Path, overrides: list[str] | None = None,
+def load_run_file(path: str | Path | RunFile, overrides: list[str] | None = None,
                   plugin_manager: PluginManager | None = None) -> dict[str, Any]:
     """Read a run file and return the keyword arguments of :meth:`GloMPOManager.setup`.
 
     Parameters
     ----------
     path
-        The YAML run file.
+        The YAML run file (or one already read, its overrides applied).
     overrides
         ``key=value`` strings applied on top of the file.
     plugin_manager
@@ -360,7 +374,7 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     UnknownComponentError
         A component name nobody registered (with suggestions).
     """
-    run = RunFile(path, overrides)
+    run = path if isinstance(path, RunFile) else RunFile(path, overrides)
     data = run.data
     pm = plugin_manager or get_plugin_manager()
     import difflib
@@ -439,7 +453,8 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
     for i, opt in enumerate(avail):
         opath = ("opt_selector", name, "avail_opts", i)
         oname, conf = _split_component(run, opt, opath, "optimizer")
-        pm.get("optimizer", oname, source=f"{run.where(*opath)}, key '{_key_text(opath)}'")
+        opt_cls = pm.get("optimizer", oname,
+                         source=f"{run.where(*opath)}, key '{_key_text(opath)}'")
         unknown = sorted(set(conf) - {"init", "call"}, key=str)
         if unknown:
             raise run.error(f"unknown key(s) {unknown} for optimizer {oname!r}: write "
@@ -449,6 +464,7 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
             if conf.get(part) is not None and not isinstance(conf[part], dict):
                 raise run.error(f"expected a mapping of arguments, got {conf[part]!r}",
                                 *opath, oname, part)
+        _check_optimizer_arguments(run, opt_cls, conf, (*opath, oname))
     sel_cls = pm.get("selector", name, source=f"{run.where('opt_selector')}, key 'opt_selector'")
     try:
         kwargs["opt_selector"] = sel_cls(*avail, plugin_manager=pm, **sel_kwargs)
@@ -518,3 +534,73 @@ def load_run_file(path: str | Path, overrides: list[str] | None = None,
         kwargs["visualisation_args"] = vis_args or {}
     kwargs["plugin_manager"] = pm
     return kwargs
+
+
+#: Exceptions of setup() that :func:`build_manager` reports at a run file's line.
+_SETUP_ERRORS = (ValueError, TypeError, LookupError, OSError, GloMPOError)
+
+
+def build_manager(path: str | Path, overrides: list[str] | None = None,
+                  plugin_manager: PluginManager | None = None) -> GloMPOManager:
+    """Read a run file and set up a manager from it (what ``glompo run`` does).
+
+    Parameters
+    ----------
+    path
+        The YAML run file.
+    overrides
+        ``key=value`` strings applied on top of the file.
+    plugin_manager
+        Registry of names (default: the installed plugins).
+
+    Returns
+    -------
+    GloMPOManager
+        Set up, not started.
+
+    Raises
+    ------
+    RunFileError
+        Anything :func:`load_run_file` refuses, and every error of
+        :meth:`GloMPOManager.setup` about a setting (bounds, max_jobs, backend,
+        working_dir, ...), as ``FILE:LINE: key 'KEY': message``.
+    UnknownComponentError
+        A component name nobody registered (with suggestions).
+    """
+    from glompo_core._setup_checks import setting_of
+    from glompo_core.manager import GloMPOManager
+
+    run = RunFile(path, overrides)
+    kwargs = load_run_file(run, plugin_manager=plugin_manager)
+    try:
+        return GloMPOManager.new_manager(**kwargs)
+    except _SETUP_ERRORS as exc:
+        setting = setting_of(exc)
+        if setting is None:
+            raise
+        raise _setting_error(run, setting, getattr(exc, "setting_path", (setting,)),
+                             exc) from exc
+
+
+def _setting_error(run: RunFile, setting: str, path: tuple[Any, ...],
+                   exc: BaseException) -> RunFileError:
+    """``FILE:LINE: key 'KEY': message`` for an error of ``setup()`` about ``setting``."""
+    message = str(exc)
+    if setting not in run.data:
+        # not in the file (a default, or bounds taken from the task): no line to name
+        source = "the task's bounds" if setting == "bounds" else "its default"
+        return RunFileError(f"{run.path}: setting '{setting}' (not in the file, {source}): "
+                            f"{message}")
+    # reach into the value only as far as the file holds containers (a [min, max] pair
+    # given once for every parameter has no line of its own per parameter)
+    value: Any = run.data
+    key: tuple[Any, ...] = ()
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if key and not isinstance(value, (list, dict)):
+            break
+        key = (*key, part)
+    return run.error(message, *(key or (setting,)))

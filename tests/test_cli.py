@@ -166,7 +166,8 @@ def test_setup_error_exits_2(tmp_path: Path, pm: PluginManager,
     assert main(["run", str(path), "--set", "overwrite_existing=true",
                  "--set", "stopcheck_interval=0"]) == 2
     err = capsys.readouterr().err
-    assert f"error in {path}: stopcheck_interval must be a whole number >= 1" in err
+    assert (f"error: {path} (--set stopcheck_interval=0): key 'stopcheck_interval': "
+            "stopcheck_interval must be a whole number >= 1") in err
 
 
 def test_missing_run_file_exits_2(tmp_path: Path, pm: PluginManager,

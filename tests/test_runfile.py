@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 import textwrap
 import uuid
@@ -18,7 +20,7 @@ from glompo_core.errors import RunFileError, UnknownComponentError
 from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds, TargetCost
 from glompo_core.optimizers import RandomOptimizer
 from glompo_core.plugins import PluginManager
-from glompo_core.runfile import load_run_file
+from glompo_core.runfile import build_manager, load_run_file
 from glompo_core.selectors import CycleSelector, IterSpawnStop, NOptimizersSpawnStop
 from glompo_core.stoppers import BestUnmoving, ParameterDistance
 from tests._plugin_fixtures import LOCAL_PLUGIN_SOURCE, TASK_MODULE_SOURCE, write_run_file
@@ -571,3 +573,310 @@ def test_unknown_backend(tmp_path: Path, pm: PluginManager) -> None:
     with pytest.raises(UnknownComponentError,
                        match=re.escape(f"(from {path}:6, key 'backend')") + ".*glompo-dask"):
         load(path, pm)
+
+
+# ======================================== optimizer arguments, checked when the file loads
+
+def test_misspelt_optimizer_argument_names_file_line_key_and_did_you_mean(
+        tmp_path: Path, pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - RandomOptimizer: {init: {popsize: 6}}
+              - RandomOptimizer:
+                  init:
+                    iters: 5
+                    popsiz: 8
+        """)
+    with pytest.raises(RunFileError, match="^" + where(
+            path, 9, "opt_selector.CycleSelector.avail_opts[1].RandomOptimizer.init.popsiz")
+            + re.escape("not an argument of RandomOptimizer; did you mean 'popsize'?") + "$"):
+        load(path, pm)
+
+
+def test_unknown_optimizer_argument_lists_the_accepted_ones(tmp_path: Path,
+                                                            pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          RandomSelector:
+            avail_opts:
+              - RandomOptimizer: {init: {sigma0: 0.5}}
+        """)
+    with pytest.raises(RunFileError, match=where(
+            path, 5, "opt_selector.RandomSelector.avail_opts[0].RandomOptimizer.init.sigma0")
+            + re.escape("not an argument of RandomOptimizer, which accepts: iters, popsize, "
+                        "seed, workers")):
+        load(path, pm)
+
+
+def test_call_arguments_are_checked_against_minimize(tmp_path: Path,
+                                                     pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          ChainSelector:
+            fcall_thresholds: [100]
+            avail_opts:
+              - RandomOptimizer
+              - RandomOptimizer:
+                  call: {maxiter: 10}
+        """)
+    with pytest.raises(RunFileError, match=where(
+            path, 8, "opt_selector.ChainSelector.avail_opts[1].RandomOptimizer.call.maxiter")
+            + re.escape("not an argument of RandomOptimizer.minimize(), which takes only "
+                        "function, x0, bounds (given by the manager); remove it")):
+        load(path, pm)
+
+
+def test_arguments_the_manager_sets_are_refused_in_run_files(tmp_path: Path,
+                                                             pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, """
+        task: Rastrigin
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - RandomOptimizer: {init: {_opt_id: 3}}
+        """)
+    with pytest.raises(RunFileError, match=where(
+            path, 5, "opt_selector.CycleSelector.avail_opts[0].RandomOptimizer.init._opt_id")
+            + re.escape("set by the manager for every optimizer; remove it")):
+        load(path, pm)
+
+
+def test_optimizer_argument_given_by_set_names_the_override(tmp_path: Path,
+                                                            pm: PluginManager) -> None:
+    path = write_run_file(tmp_path, MINIMAL)
+    item = "opt_selector.CycleSelector.avail_opts=[{RandomOptimizer: {init: {iter: 3}}}]"
+    with pytest.raises(RunFileError, match=re.escape(
+            f"{path} (--set {item}): key 'opt_selector.CycleSelector.avail_opts[0]."
+            "RandomOptimizer.init.iter': not an argument of RandomOptimizer; did you mean "
+            "'iters'?")):
+        load(path, pm, item)
+
+
+def test_arguments_of_a_local_plugin_optimizer_are_checked(tmp_path: Path,
+                                                           pm: PluginManager) -> None:
+    module = unique("plugin")
+    (tmp_path / f"{module}.py").write_text(LOCAL_PLUGIN_SOURCE)
+    path = write_run_file(tmp_path, f"""
+        task: Rastrigin
+        plugins: [{module}]
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - LocalOptimizer: {{init: {{popsize: 4, seed: 3, workers: 2}}}}
+              - LocalOptimizer: {{init: {{popsise: 4}}}}
+        """)
+    with pytest.raises(RunFileError, match=where(
+            path, 7, "opt_selector.CycleSelector.avail_opts[1].LocalOptimizer.init.popsise")
+            + re.escape("not an argument of LocalOptimizer; did you mean 'popsize'?")):
+        load(path, pm)
+
+
+# ======================================== setup() errors carry the run file's line
+
+def build(path: Path, pm: PluginManager, *overrides: str) -> GloMPOManager:
+    return build_manager(path, list(overrides), plugin_manager=pm)
+
+
+def with_dir(tmp_path: Path, text: str) -> Path:
+    """A run file of MINIMAL, ``working_dir`` (line 6) in ``tmp_path``, then ``text``."""
+    return write_run_file(tmp_path, MINIMAL + f"working_dir: {tmp_path / 'out'}\n"
+                          + snippet(text))
+
+
+def test_a_good_run_file_builds_a_manager(tmp_path: Path, pm: PluginManager) -> None:
+    manager = build(with_dir(tmp_path, "max_jobs: 2\nbackend: threads\n"), pm)
+    assert (manager.max_jobs, manager.backend, manager.n_parms) == (2, "threads", 3)
+    assert manager.working_dir == (tmp_path / "out").resolve()
+
+
+def test_bad_bounds_pair_names_its_line(tmp_path: Path, pm: PluginManager) -> None:
+    path = with_dir(tmp_path, """
+    bounds:
+      - [0, 1]
+      - [0, 1]
+      - [3, 1]
+    """)
+    with pytest.raises(RunFileError, match="^" + where(path, 10, "bounds[2]") + re.escape(
+            "bounds of parameter(s) [2] have min > max (e.g. parameter 2: (3.0, 1.0)); write "
+            "each pair as (min, max)") + "$"):
+        build(path, pm)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_bounds_errors_without_a_pair_of_their_own_name_the_bounds_key(
+        tmp_path: Path, pm: PluginManager) -> None:
+    path = with_dir(tmp_path, "bounds: [2, 2]\n")  # one pair, repeated for the 3 dims
+    with pytest.raises(RunFileError, match=where(path, 7, "bounds")
+                       + re.escape("bounds of parameter(s) [0, 1, 2] have min == max")):
+        build(path, pm)
+    path = with_dir(tmp_path, "bounds: [[0, 1], [0, 1]]\n")
+    with pytest.raises(RunFileError, match=where(path, 7, "bounds")
+                       + re.escape("the task has 3 parameters but 2 bounds were given")):
+        build(path, pm)
+
+
+def test_bounds_taken_from_the_task_are_named_as_such(tmp_path: Path,
+                                                      pm: PluginManager) -> None:
+    module = unique("task")
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent("""
+        class Upside:
+            dims = 2
+            bounds = [(0.0, 1.0), (1.0, -1.0)]
+
+            def __call__(self, x):
+                return float(sum(x))
+        """))
+    path = write_run_file(tmp_path, f"""
+        task: "{module}:Upside"
+        working_dir: {tmp_path / 'out'}
+        opt_selector:
+          CycleSelector:
+            avail_opts: [RandomOptimizer]
+        """)
+    with pytest.raises(RunFileError, match="^" + re.escape(
+            f"{path}: setting 'bounds' (not in the file, the task's bounds): bounds of "
+            "parameter(s) [1] have min > max")):
+        build(path, pm)
+
+
+@pytest.mark.parametrize(("text", "line", "key", "message"), [
+    ("max_jobs: 0\n", 7, "max_jobs", "max_jobs must be a whole number >= 1, got 0"),
+    ("stopcheck_interval: 0\n", 7, "stopcheck_interval",
+     "stopcheck_interval must be a whole number >= 1, got 0"),
+    ("summary_files: 5\n", 7, "summary_files", "summary_files must be 0 (nothing), 1"),
+    ("seed: -2\n", 7, "seed", "seed must be a whole number >= 0 or None, got -2"),
+    ("status_interval: 0\n", 7, "status_interval", "status_interval must be a number > 0"),
+    ("backend: {threads: {nope: 1}}\n", 7, "backend",
+     "ThreadsBackend.__init__() got an unexpected keyword argument 'nope'"),
+    ("x0_generator: 3\n", 7, "x0_generator", "a generator is written as Name"),
+    ("checkpoint_control: {nope: 1}\n", 7, "checkpoint_control", "checkpoint_control: "),
+])
+def test_setup_errors_name_the_line_of_their_setting(tmp_path: Path, pm: PluginManager,
+                                                     text: str, line: int, key: str,
+                                                     message: str) -> None:
+    path = with_dir(tmp_path, text)
+    with pytest.raises(RunFileError, match="^" + where(path, line, key) + re.escape(message)):
+        build(path, pm)
+
+
+def test_setup_error_of_an_override_names_the_override(tmp_path: Path,
+                                                       pm: PluginManager) -> None:
+    path = with_dir(tmp_path, "max_jobs: 2\n")
+    with pytest.raises(RunFileError, match=re.escape(
+            f"{path} (--set max_jobs=0): key 'max_jobs': max_jobs must be a whole number >= 1")):
+        build(path, pm, "max_jobs=0")
+
+
+def test_unknown_backend_name_names_the_line(tmp_path: Path, pm: PluginManager) -> None:
+    path = with_dir(tmp_path, "backend: thread\n")
+    with pytest.raises(UnknownComponentError, match=re.escape(
+            f"unknown backend 'thread' (from {path}:7, key 'backend'). Did you mean "
+            "'threads'?")):
+        build(path, pm)
+
+
+def test_working_dir_under_a_regular_file_names_the_line(tmp_path: Path,
+                                                         pm: PluginManager) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    path = write_run_file(tmp_path, MINIMAL + f"working_dir: {tmp_path / 'afile' / 'run'}\n")
+    with pytest.raises(RunFileError, match="^" + where(path, 6, "working_dir") + re.escape(
+            f"working_dir {tmp_path / 'afile' / 'run'} cannot be created: "
+            f"{tmp_path / 'afile'} is a file, not a directory; choose another working_dir")):
+        build(path, pm)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes in read-only directories")
+def test_read_only_working_dir_names_the_line(tmp_path: Path, pm: PluginManager) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        path = write_run_file(tmp_path, MINIMAL + f"working_dir: {locked}\n")
+        with pytest.raises(RunFileError, match=where(path, 6, "working_dir") + re.escape(
+                f"working_dir {locked} is not writable: Permission denied")):
+            build(path, pm)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_python_api_refuses_a_misspelt_optimizer_argument_before_anything_runs(
+        tmp_path: Path, pm: PluginManager) -> None:
+    calls = []
+
+    def task(x: Any) -> float:
+        calls.append(x)
+        return float(sum(x))
+
+    selector = CycleSelector(("RandomOptimizer", {"popsize": 8}),
+                             ("RandomOptimizer", {"popsiz": 8}), plugin_manager=pm)
+    with pytest.raises(TypeError, match="^" + re.escape(
+            "CycleSelector optimizer #2: init argument 'popsiz': not an argument of "
+            "RandomOptimizer; did you mean 'popsize'?") + "$"):
+        GloMPOManager.new_manager(task=task, bounds=[(0, 1)] * 2, opt_selector=selector,
+                                  working_dir=tmp_path / "out", backend="threads",
+                                  plugin_manager=pm)
+    assert calls == []
+    assert not (tmp_path / "out").exists()
+
+
+# ======================================== through the command line
+
+@pytest.fixture
+def cli_pm(monkeypatch: pytest.MonkeyPatch, pm: PluginManager) -> PluginManager:
+    """``glompo run`` in-process with the test's registry, never the machine's plugins."""
+    import glompo_core.plugins
+    import glompo_core.runfile
+
+    monkeypatch.setattr(glompo_core.runfile, "get_plugin_manager", lambda: pm)
+    monkeypatch.setattr(glompo_core.plugins, "get_plugin_manager", lambda: pm)
+    return pm
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("bounds: [[0, 1], [5, 1], [0, 1]]\n", "{path}:7: key 'bounds[1]': bounds of parameter(s) "
+                                           "[1] have min > max"),
+    ("max_jobs: 0\n", "{path}:7: key 'max_jobs': max_jobs must be a whole number >= 1, got 0"),
+    ("backend: proceses\n", "unknown backend 'proceses' (from {path}:7, key 'backend'). Did "
+                            "you mean 'processes'"),
+])
+def test_glompo_run_prints_the_line_and_exits_2(tmp_path: Path, cli_pm: PluginManager,
+                                                capsys: pytest.CaptureFixture[str], text: str,
+                                                expected: str) -> None:
+    from glompo_core.cli import main
+
+    path = with_dir(tmp_path, text)
+    assert main(["run", str(path), "--no-progress"]) == 2
+    out, err = capsys.readouterr()
+    assert expected.format(path=path) in " ".join(err.split())
+    assert "Traceback" not in err
+    assert out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_glompo_run_process_refuses_a_misspelt_optimizer_argument(tmp_path: Path) -> None:
+    path = write_run_file(tmp_path, f"""
+        task: Rastrigin
+        working_dir: {tmp_path / 'out'}
+        opt_selector:
+          CycleSelector:
+            avail_opts:
+              - RandomOptimizer: {{init: {{popsize: 8}}}}
+              - RandomOptimizer: {{init: {{popsiz: 8}}}}
+        """)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                         env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-m", "glompo_core.cli", "run", str(path)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert (f"{path}:7: key 'opt_selector.CycleSelector.avail_opts[1].RandomOptimizer.init."
+            "popsiz': not an argument of RandomOptimizer; did you mean 'popsize'?") \
+        in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

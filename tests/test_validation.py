@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from fractions import Fraction
 from typing import Any
@@ -212,3 +213,234 @@ def test_setup_positive_number_accepts_infinity_only() -> None:
         with pytest.raises(ValueError, match=exact(
                 f"status_interval must be a number > 0, got {value!r}")):
             checks.positive_number(value, "status_interval")
+
+
+# -- which setting an error is about (run files name its line) ---------------------------
+def test_setup_checks_name_the_setting_of_their_errors() -> None:
+    from glompo_core.plugins import PluginManager
+
+    pm = PluginManager(load_entrypoints=False)
+    cases: list[tuple[Any, str, tuple[Any, ...]]] = [
+        (lambda: checks.check_bounds([(0, 1), (3, 1)], None), "bounds", ("bounds", 1)),
+        (lambda: checks.check_bounds([(0, 1), (2, 2), (1, 1)], None), "bounds", ("bounds", 1)),
+        (lambda: checks.check_bounds([(0, 1), (0, INF)], None), "bounds", ("bounds", 1)),
+        (lambda: checks.check_bounds("wide", None), "bounds", ("bounds",)),
+        (lambda: checks.check_max_jobs(0), "max_jobs", ("max_jobs",)),
+        (lambda: checks.positive_int(0, "stopcheck_interval"), "stopcheck_interval",
+         ("stopcheck_interval",)),
+        (lambda: checks.positive_number(-1, "status_interval"), "status_interval",
+         ("status_interval",)),
+        (lambda: checks.check_summary_files(7, pm), "summary_files", ("summary_files",)),
+        (lambda: checks.check_seed(-1), "seed", ("seed",)),
+        (lambda: checks.resolve_backend("thread", None, pm), "backend", ("backend",)),
+        (lambda: checks.resolve_backend("threads", {"nope": 1}, pm), "backend", ("backend",)),
+        (lambda: checks.resolve_condition("MaxFuncCalls(fmax=0)", "exit_condition", pm,
+                                          np.array([[0.0, 1.0]])),
+         "exit_conditions", ("exit_conditions",)),
+        (lambda: checks.resolve_condition(3, "stopper", pm, np.array([[0.0, 1.0]])),
+         "stoppers", ("stoppers",)),
+        (lambda: checks.resolve_generator(3, pm), "x0_generator", ("x0_generator",)),
+        (lambda: checks.check_selector("RandomOptimizer", pm), "opt_selector",
+         ("opt_selector",)),
+        (lambda: checks.check_checkpoint_control({"nope": 1}), "checkpoint_control",
+         ("checkpoint_control",)),
+        (lambda: checks.resolve_task(3, pm), "task", ("task",)),
+    ]
+    for call, setting, path in cases:
+        with pytest.raises(Exception) as info:
+            call()
+        assert checks.setting_of(info.value) == setting, (setting, info.value)
+        assert getattr(info.value, "setting_path", None) == path, (setting, info.value)
+    assert checks.setting_of(ValueError("not from a check")) is None
+
+
+def test_bounds_message_shows_plain_numbers() -> None:
+    with pytest.raises(ValueError, match=re.escape("(e.g. parameter 1: (3.0, 1.0))")):
+        checks.check_bounds([(0, 1), (3, 1)], None)
+
+
+# -- optimizer arguments against the class's signatures ----------------------------------
+def _problems(cls: type, init: dict[str, Any] | None = None,
+              call: dict[str, Any] | None = None) -> list[tuple[str, str, str]]:
+    return [(p.part, p.key, p.message)
+            for p in checks.optimizer_argument_problems(cls, init or {}, call or {})]
+
+
+def test_misspelt_init_argument_gets_did_you_mean() -> None:
+    from glompo_core.optimizers import RandomOptimizer
+
+    assert _problems(RandomOptimizer, {"popsiz": 8, "iters": 3, "workers": 2, "seed": 1}) == [
+        ("init", "popsiz", "not an argument of RandomOptimizer; did you mean 'popsize'?")]
+    # nothing close: the accepted arguments are listed (never the manager's underscored ones)
+    assert _problems(RandomOptimizer, {"sigma0": 1.0}) == [
+        ("init", "sigma0", "not an argument of RandomOptimizer, which accepts: iters, popsize, "
+                           "seed, workers")]
+
+
+def test_arguments_the_manager_sets_are_refused() -> None:
+    from glompo_core.optimizers import RandomOptimizer
+
+    assert _problems(RandomOptimizer, {"_opt_id": 3, "_workers": 2}, {"x0": [0.0]}) == [
+        ("init", "_opt_id", "set by the manager for every optimizer; remove it"),
+        ("call", "x0", "given to RandomOptimizer.minimize() by the manager; remove it")]
+
+
+def test_call_arguments_are_checked_against_minimize() -> None:
+    from glompo_core.optimizers import RandomOptimizer
+    from glompo_core.result import MinimizeResult
+
+    assert _problems(RandomOptimizer, call={"maxiter": 5}) == [
+        ("call", "maxiter", "not an argument of RandomOptimizer.minimize(), which takes only "
+                            "function, x0, bounds (given by the manager); remove it")]
+
+    class WithOptions(RandomOptimizer):
+        def minimize(self, function: Any, x0: Any, bounds: Any, *,
+                     tolerance: float = 1e-3) -> MinimizeResult:
+            raise NotImplementedError
+
+    class AnyOptions(RandomOptimizer):
+        def minimize(self, function: Any, x0: Any, bounds: Any,
+                     **options: Any) -> MinimizeResult:
+            raise NotImplementedError
+
+    assert _problems(WithOptions, call={"tolerance": 0.1}) == []
+    assert _problems(WithOptions, call={"tolerence": 0.1}) == [
+        ("call", "tolerence", "not an argument of WithOptions.minimize(); did you mean "
+                              "'tolerance'?")]
+    assert _problems(AnyOptions, call={"anything": 1}) == []
+
+
+def _kwargs_classes() -> dict[str, type]:
+    """Optimizers with each shape of ``__init__``: forwarding, keeping, declaring, closed."""
+    from glompo_core.optimizers import RandomOptimizer
+
+    class Forwarding(RandomOptimizer):
+        def __init__(self, _opt_id: int | None = None, *, depth: int = 1,
+                     **kwargs: Any) -> None:
+            super().__init__(_opt_id, **kwargs)
+            self.depth = depth
+
+    class Keeping(RandomOptimizer):  # **options are a library's: not checkable
+        def __init__(self, _opt_id: int | None = None, **options: Any) -> None:
+            super().__init__(_opt_id)
+            self.options = options
+
+    class Declaring(Keeping):
+        @classmethod
+        def known_init_options(cls, init_kwargs: Any) -> list[str]:
+            return ["tolfun", "maxfevals"]
+
+    class Closed(RandomOptimizer):
+        def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
+                     _results_queue: Any = None, _pause_flag: Any = None,
+                     _is_log_detailed: bool = False, _workers: int = 1,
+                     _backend: str = "threads", rate: float = 0.1) -> None:
+            super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag,
+                             _is_log_detailed, _workers, _backend)
+            self.rate = rate
+
+    return {c.__name__: c for c in (Forwarding, Keeping, Declaring, Closed)}
+
+
+def test_init_signatures_are_read_along_the_mro_while_kwargs_are_passed_on() -> None:
+    c = _kwargs_classes()
+    # Forwarding -> RandomOptimizer -> BaseOptimizer: the arguments of all three
+    assert _problems(c["Forwarding"], {"depth": 2, "popsize": 4, "seed": 1}) == []
+    assert _problems(c["Forwarding"], {"deph": 2}) == [
+        ("init", "deph", "not an argument of Forwarding; did you mean 'depth'?")]
+    assert _problems(c["Forwarding"], {"popsiz": 2}) == [
+        ("init", "popsiz", "not an argument of Forwarding; did you mean 'popsize'?")]
+    # an __init__ keeping **kwargs for itself is not checked, unless it declares them
+    assert _problems(c["Keeping"], {"popsiz": 2, "anything": 1}) == []
+    assert _problems(c["Declaring"], {"tolfun": 1e-9, "maxfevals": 10}) == []
+    assert _problems(c["Declaring"], {"maxfeval": 10}) == [
+        ("init", "maxfeval", "not an argument of Declaring; did you mean 'maxfevals'?")]
+    # without **kwargs: exactly its own arguments (workers is always the manager's to take)
+    assert _problems(c["Closed"], {"rate": 0.2, "workers": 2}) == []
+    assert _problems(c["Closed"], {"seed": 1}) == [
+        ("init", "seed", "not an argument of Closed, which accepts: rate, workers")]
+
+
+def test_the_selector_check_refuses_unknown_arguments_before_setup_goes_on() -> None:
+    from glompo_core.plugins import PluginManager
+    from glompo_core.selectors import ChainSelector
+
+    pm = PluginManager(load_entrypoints=False)
+    good = ChainSelector(("RandomOptimizer", {"popsize": 4}), "RandomOptimizer",
+                         fcall_thresholds=[10], plugin_manager=pm)
+    assert checks.check_selector(good, pm) is good
+    bad = ChainSelector(("RandomOptimizer", {"popsize": 4}),
+                        ("RandomOptimizer", {"popsiz": 4}, {"maxiter": 3}),
+                        fcall_thresholds=[10], plugin_manager=pm)
+    with pytest.raises(TypeError) as info:
+        checks.check_selector(bad, pm)
+    assert str(info.value).splitlines() == [
+        "ChainSelector optimizer #2: init argument 'popsiz': not an argument of "
+        "RandomOptimizer; did you mean 'popsize'?",
+        "ChainSelector optimizer #2: call argument 'maxiter': not an argument of "
+        "RandomOptimizer.minimize(), which takes only function, x0, bounds (given by the "
+        "manager); remove it"]
+    assert checks.setting_of(info.value) == "opt_selector"
+
+
+def test_plugin_optimizers_are_checked_as_far_as_they_can_be() -> None:
+    cma = pytest.importorskip("glompo_cma")
+    scipy_plugin = pytest.importorskip("glompo_scipy")
+    nevergrad_plugin = pytest.importorskip("glompo_nevergrad")
+    # CMAOptimizer keeps **cmasettings for pycma and declares them (pycma reads any case
+    # and unique prefixes: accepted as written)
+    cls = cma.CMAOptimizer
+    assert _problems(cls, {"sigma0": 0.5, "popsize": 8, "PopSize": 8, "maxfev": 100,
+                           "tolfun": 1e-9, "minsigma": 1e-6, "storeC": False, "seed": 1,
+                           "verbose": False}) == []
+    assert _problems(cls, {"popsiz": 8}) == [
+        ("init", "popsiz", "not an argument of CMAOptimizer; did you mean 'popsize'?")]
+    assert _problems(cls, {"sigma": 0.5}) == [
+        ("init", "sigma", "not an argument of CMAOptimizer; did you mean 'sigma0'?")]
+    # NevergradOptimizer passes **kwargs on to BaseOptimizer
+    assert _problems(nevergrad_plugin.NevergradOptimizer, {"optimizer": "CMA", "budgett": 9}) \
+        == [("init", "budgett", "not an argument of NevergradOptimizer; did you mean "
+                                "'budget'?")]
+    # the scipy optimizers keep their **options for scipy (checked when built): no refusal
+    for name in ("ScipyOptimizer", "NelderMead", "DualAnnealing", "DifferentialEvolution"):
+        assert _problems(getattr(scipy_plugin, name), {"maxfev": 100, "maxiter": 3}) == []
+
+
+# -- the working directory ---------------------------------------------------------------
+def test_working_dir_under_a_regular_file_is_refused(tmp_path: Any) -> None:
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path / "afile" / "run" / "deeper"
+    with pytest.raises(NotADirectoryError, match=exact(
+            f"working_dir {target} cannot be created: {tmp_path / 'afile'} is a file, not a "
+            "directory; choose another working_dir")) as info:
+        checks.prepare_working_dir(target, False, ())
+    assert checks.setting_of(info.value) == "working_dir"
+    with pytest.raises(NotADirectoryError, match=exact(
+            f"working_dir {tmp_path / 'afile'} exists and is not a directory; choose another "
+            "working_dir")):
+        checks.prepare_working_dir(tmp_path / "afile", False, ())
+
+
+def test_a_writable_working_dir_is_created_and_left_clean(tmp_path: Any) -> None:
+    target = tmp_path / "a" / "b"
+    checks.ensure_writable_dir(target)
+    assert target.is_dir()
+    assert list(target.iterdir()) == []  # the write probe is gone
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes in read-only directories")
+def test_read_only_working_dir_is_refused(tmp_path: Any) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError, match=re.escape(
+                f"working_dir {locked} is not writable: Permission denied")):
+            checks.prepare_working_dir(locked, False, ())
+        with pytest.raises(PermissionError, match=re.escape(
+                f"working_dir {locked / 'sub'} cannot be created: Permission denied")):
+            checks.prepare_working_dir(locked / "sub", False, ())
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)

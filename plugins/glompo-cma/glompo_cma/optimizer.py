@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -193,6 +193,22 @@ class CMAOptimizer(BaseOptimizer):
     """
 
     scaling: ClassVar[str | None] = None
+
+    @classmethod
+    def known_init_options(cls, init_kwargs: Mapping[str, Any]) -> Collection[str]:
+        """The names ``**cmasettings`` accepts, for the run-file and ``setup()`` checks.
+
+        pycma's options, plus ``minsigma``, ``maxsigma`` and ``storeC``; a key of
+        ``init_kwargs`` pycma reads as one of its options (pycma also takes other cases
+        and unique prefixes, e.g. ``PopSize``) is accepted as written.
+        """
+        import cma
+
+        options = cma.CMAOptions()
+        names = {str(name) for name in options} | set(_OWN_OPTIONS)
+        names.update(key for key in init_kwargs
+                     if isinstance(key, str) and options.corrected_key(key) is not None)
+        return names
 
     def __init__(
         self,
