@@ -23,7 +23,11 @@ max_jobs)`` (50 per worker by default); no stoppers, no output files
 - busy seconds: the sum of the evaluations' own durations, each measured by the task
   with ``time.perf_counter`` around its sleep;
 - utilisation = busy seconds / (max_jobs x wall); target: >= 0.95 at 128 workers with
-  fixed-time evaluations of 0.5 s or more (both layouts).
+  fixed-time evaluations of 0.5 s or more (both layouts);
+- in-budget utilisation = utilisation x min(1, fmax / task calls): the share of the
+  cluster's time spent on evaluations the budget asked for (exact for fixed-time
+  evaluations, an estimate for random ones), since evaluations beyond fmax keep workers
+  busy too.
 
 The exit status is 1 when admitted, logged and task calls differ in any case.
 
@@ -138,7 +142,8 @@ def run_case(max_jobs: int, opt_workers: int, task: SleepingTask, fmax: int,
             "logged": rows, "task_calls": calls, "finished_at_return": finished,
             "counts_equal": admitted == rows == calls,
             "overshoot": calls - fmax, "setup_s": setup_s, "wall_s": wall, "busy_s": busy,
-            "utilisation": busy / (max_jobs * wall)}
+            "utilisation": busy / (max_jobs * wall),
+            "utilisation_in_budget": busy * min(1.0, fmax / max(calls, 1)) / (max_jobs * wall)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
           f"backend, no stoppers, summary_files=0, seed={args.seed}")
     head = (f"{'jobs':>5}{'layout':>8}{'eval':>13}{'fmax':>7}{'admitted':>9}{'logged':>8}"
             f"{'calls':>7}{'equal':>6}{'over':>6}{'setup s':>8}{'wall s':>8}{'busy s':>9}"
-            f"{'util':>6}{'target':>7}{'ok':>4}{'load1':>6}")
+            f"{'util':>6}{'in bdg':>7}{'target':>7}{'ok':>4}{'load1':>6}")
     print(head)
     rows = []
     for jobs, w, kind in cases:
@@ -225,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['logged']:>8}{row['task_calls']:>7}"
               f"{'yes' if row['counts_equal'] else 'NO':>6}{row['overshoot']:>6}"
               f"{row['setup_s']:>8.2f}{row['wall_s']:>8.2f}{row['busy_s']:>9.1f}"
-              f"{row['utilisation']:>6.2f}{'—' if target is None else f'{target:.2f}':>7}"
+              f"{row['utilisation']:>6.2f}{row['utilisation_in_budget']:>7.2f}"
+              f"{'—' if target is None else f'{target:.2f}':>7}"
               f"{'—' if ok is None else 'yes' if ok else 'NO':>4}{load1:>6.2f}",
               flush=True)
     load_after = os.getloadavg()

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIELDS = {"max_jobs", "opt_workers", "popsize", "layout", "evaluation", "evaluation_s",
           "optimizers_started", "fmax", "admitted", "logged", "task_calls",
           "finished_at_return", "counts_equal", "overshoot", "setup_s", "wall_s", "busy_s",
-          "utilisation", "target", "ok", "loadavg_1min_after"}
+          "utilisation", "utilisation_in_budget", "target", "ok", "loadavg_1min_after"}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,8 @@ def test_tiny_cluster_counts_agree(scale: ModuleType, tmp_path: Path,
         assert case["overshoot"] == case["task_calls"] - 20 >= 0
         assert case["busy_s"] > 0 and case["wall_s"] > 0
         assert case["utilisation"] == pytest.approx(case["busy_s"] / (4 * case["wall_s"]))
+        assert case["utilisation_in_budget"] == pytest.approx(
+            case["utilisation"] * 20 / case["task_calls"])
         assert case["target"] is None and case["ok"] is None  # the target is at 128 workers
 
 
