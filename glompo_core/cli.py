@@ -567,12 +567,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"run": _cmd_run, "plugins": _cmd_plugins, "resume": _cmd_resume,
                 "checkpoint": _cmd_checkpoint, "log": _cmd_log}
     try:
-        return commands[args.command](args)
+        code = commands[args.command](args)
+        # A pipe whose reader left shows here when stdout is buffered (no PYTHONUNBUFFERED),
+        # rather than in the interpreter's final flush (status 120 and a message).
+        sys.stdout.flush()
+        return code
     except BrokenPipeError:
         # The reader of the output left (``glompo plugins --json | head``): stop quietly,
         # with stdout pointed at devnull so the interpreter's final flush cannot fail too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file (an embedding program's)
+            pass
         return 1
 
 
