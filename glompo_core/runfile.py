@@ -66,6 +66,10 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], bool]] = {
     "end_timeout": (_NUM, True),
     "split_printstreams": (_BOOL, False),
     "seed": (_INT, True),
+    "task_errors": (_STR, False),
+    "task_retries": (_INT, False),
+    "max_failures_in_a_row": (_INT, False),
+    "max_crashes_in_a_row": (_INT, False),
 }
 _COMPONENT_KEYS = ("task", "task_kwargs", "bounds", "opt_selector", "backend", "backend_kwargs",
                    "exit_conditions", "stoppers", "x0_generator", "checkpoint_control",

@@ -692,6 +692,7 @@ def test_a_good_run_file_builds_a_manager(tmp_path: Path, pm: PluginManager) -> 
     manager = build(with_dir(tmp_path, "max_jobs: 2\nbackend: threads\n"), pm)
     assert (manager.max_jobs, manager.backend, manager.n_parms) == (2, "threads", 3)
     assert manager.working_dir == (tmp_path / "out").resolve()
+    manager.close()
 
 
 def test_bad_bounds_pair_names_its_line(tmp_path: Path, pm: PluginManager) -> None:
@@ -880,3 +881,24 @@ def test_glompo_run_process_refuses_a_misspelt_optimizer_argument(tmp_path: Path
         in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_task_error_settings_are_run_file_keys(tmp_path: Path, pm: PluginManager) -> None:
+    path = with_dir(tmp_path, """
+    task_errors: crash
+    task_retries: 2
+    max_failures_in_a_row: 7
+    max_crashes_in_a_row: 3
+    """)
+    manager = build(path, pm)
+    assert (manager.task_errors, manager.task_retries, manager.max_failures_in_a_row,
+            manager.max_crashes_in_a_row) == ("crash", 2, 7, 3)
+    manager.close()
+    path = with_dir(tmp_path, "task_errors: crsh\n")
+    with pytest.raises(RunFileError, match=where(path, 7, "task_errors")
+                       + r"task_errors must be one of .*got 'crsh'; did you mean 'crash'\?"):
+        build(path, pm)
+    path = with_dir(tmp_path, "max_crashes_in_a_row: -1\n")
+    with pytest.raises(RunFileError, match=where(path, 7, "max_crashes_in_a_row")
+                       + re.escape("max_crashes_in_a_row must be a whole number >= 0")):
+        build(path, pm)
