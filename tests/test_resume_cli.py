@@ -279,3 +279,86 @@ def test_a_signal_gives_its_exit_status(tmp_path: Path, name: str) -> None:
     run_dir = tmp_path / "proj" / "run"
     assert evaluations(run_dir) > 0  # the summary was written
     assert list((run_dir / "checkpoints").glob("final*.tar.gz"))  # a checkpoint, then stop
+
+
+FAILING_TASK = '''
+class Failing:
+    """A simulation that never converges."""
+
+    def __init__(self, dims=2):
+        self.dims = dims
+        self.bounds = [(-5.0, 5.0)] * dims
+
+    def __call__(self, x):
+        raise RuntimeError("the solver did not converge")
+'''
+
+CRASHING_PLUGIN = '''
+from glompo_core import hookimpl
+from glompo_core.optimizers import RandomOptimizer
+
+
+class Crashing(RandomOptimizer):
+    """An optimizer with a bug: it raises before its first evaluation."""
+
+    def minimize(self, function, x0, bounds, **kwargs):
+        raise ValueError("a bug in the optimizer")
+
+
+@hookimpl
+def glompo_register_optimizers(register):
+    register("Crashing", Crashing)
+'''
+
+
+def test_a_task_that_always_fails_gives_status_4_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "failing.py").write_text(textwrap.dedent(FAILING_TASK))
+    run_file = tmp_path / "run.yml"
+    run_file.write_text(textwrap.dedent(f"""
+        task: "failing:Failing"
+        working_dir: "{tmp_path / 'run'}"
+        backend: threads
+        max_jobs: 1
+        seed: 1
+        opt_selector: {{CycleSelector: {{avail_opts: [RandomOptimizer]}}}}
+        exit_conditions: "MaxFuncCalls(fmax=100000)"
+        max_failures_in_a_row: 30
+        summary_files: 1
+        """))
+    proc = glompo("run", str(run_file), "--no-progress", cwd=tmp_path)
+    assert proc.returncode == EXIT_STATUS["task_failing"] == 4, proc.stderr
+    summary = yaml.safe_load((tmp_path / "run" / "glompo_manager_log.yml").read_text())
+    n = summary["Counters"]["Function Evaluations"]
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith(f"evaluations: {n}   failed: {n}   ") for line in lines)
+    assert "exit status: 4 (task_failing)" in lines
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_crash_loop_gives_status_3_and_the_last_lines_count_the_crashes(tmp_path: Path
+                                                                          ) -> None:
+    (tmp_path / "crashplug.py").write_text(textwrap.dedent(CRASHING_PLUGIN))
+    run_file = tmp_path / "run.yml"
+    run_file.write_text(textwrap.dedent(f"""
+        task: Rastrigin
+        task_kwargs: {{dims: 2}}
+        plugins: [crashplug]
+        working_dir: "{tmp_path / 'run'}"
+        backend: threads
+        max_jobs: 1
+        seed: 1
+        opt_selector: {{CycleSelector: {{avail_opts: [Crashing]}}}}
+        exit_conditions: "MaxFuncCalls(fmax=100000)"
+        max_crashes_in_a_row: 4
+        summary_files: 1
+        """))
+    proc = glompo("run", str(run_file), "--no-progress", cwd=tmp_path)
+    assert proc.returncode == EXIT_STATUS["crash_loop"] == 3, proc.stderr
+    summary = yaml.safe_load((tmp_path / "run" / "glompo_manager_log.yml").read_text())
+    opts = summary["Counters"]["Optimizers"]
+    assert opts["Crashed"] == 4
+    lines = proc.stdout.splitlines()
+    assert f"optimizers: {opts['Started']} started, {opts['Stopped']} stopped, " \
+           f"{opts['Converged']} converged, 4 crashed" in lines
+    assert "exit status: 3 (crash_loop)" in lines
+    assert "Traceback" not in proc.stderr
