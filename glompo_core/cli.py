@@ -270,7 +270,7 @@ def _build_from_run_file(args: argparse.Namespace) -> Any:
 
     manager = build_manager(args.run_file, args.overrides)  # setup() errors name the line
     # recorded in checkpoints, so that glompo resume finds the modules beside the run file
-    setattr(manager, "run_file_dir", str(Path(args.run_file).resolve().parent))  # noqa: B010
+    manager.run_file_dir = str(Path(args.run_file).resolve().parent)
     return manager
 
 
@@ -362,7 +362,7 @@ def _build_from_checkpoint(args: argparse.Namespace) -> Any:
             raise CheckpointingError(f"{exc}; on the command line: {_task_hint(manifest)}") \
                 from None
         raise
-    setattr(manager, "run_file_dir", manifest.get("run_file_dir"))  # noqa: B010
+    manager.run_file_dir = manifest.get("run_file_dir")
     return manager
 
 

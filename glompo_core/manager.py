@@ -56,7 +56,8 @@ CHECK_LOCKS = os.environ.get("GLOMPO_CHECK_LOCKS", "") == "1"
 _SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # handled: checkpoint (if configured), then stop
 _OUTPUT_NAMES = ("glompo_manager_log.yml", "glompo_log.h5", "trajectories.png",
                  "trajectories_best.png", "trajectories_log.png", "trajectories_log_best.png",
-                 "glompo_optimizer_printstreams", "glompo_optimizer_scope.mp4")
+                 "glompo_optimizer_printstreams", "glompo_optimizer_scope.mp4",
+                 "glompo_error.log")
 
 
 @dataclass
@@ -209,6 +210,9 @@ class GloMPOManager:
         self._chkpt_count = 0
         self._written_checkpoints: list[str] = []
         self._done = 0
+        #: Directory of the run file this run came from (set by ``glompo run``; recorded in
+        #: checkpoints so that ``glompo resume`` finds a task module kept beside it).
+        self.run_file_dir: str | None = None
         self.failures = FailureTally()
         self.end_state = "normal"  # how the run ended: a key of errors.EXIT_STATUS
         self._crashes_in_a_row = 0
@@ -1395,7 +1399,7 @@ class GloMPOManager:
             task=task_mode, plugins=self._plugin_versions(),
             # where the task's module and the run file were: glompo resume finds them there
             **chk.run_origin(self.task, self.working_dir, control,
-                             getattr(self, "run_file_dir", None)),
+                             self.run_file_dir),
             optimizers=[{"opt_id": r["opt_id"], "type": r["type"], "status": r["status"],
                          "restart": r["restart"], "module": r["cls"].__module__}
                         for r in records])
