@@ -121,8 +121,14 @@ def _describe(holder: dict[str, Any] | None) -> str:
 
 
 def _release(fd: int | None, other: Any, path: Path, holder_path: Path | None,
-             key: tuple[int, int], token: int) -> None:
-    """Release a lock (a finalizer: it refers to no WorkingDirLock)."""
+             key: tuple[int, int], token: int, owner: int) -> None:
+    """Release a lock (a finalizer: it refers to no WorkingDirLock).
+
+    In a forked child (``owner`` is its parent) it does nothing: the child holds no lock,
+    and removing the file would free the directory while its parent runs.
+    """
+    if os.getpid() != owner:
+        return
     try:
         if fd is not None:  # fcntl: remove the file while still holding it, then unlock
             with contextlib.suppress(OSError):
@@ -210,7 +216,7 @@ class WorkingDirLock:
                     os.close(fd)
                     raise
             self._finalizer = weakref.finalize(self, _release, fd, None, self.path, None, key,
-                                               token)
+                                               token, details["pid"])
         else:
             other = self._filelock()
             holder_path = self.path.with_name(LOCK_NAME + _HOLDER_SUFFIX)
@@ -220,7 +226,7 @@ class WorkingDirLock:
                 other.release()
                 raise
             self._finalizer = weakref.finalize(self, _release, None, other, self.path,
-                                               holder_path, key, token)
+                                               holder_path, key, token, details["pid"])
         self.details = details
         _HELD[key] = (token, details)
         _log.debug("working_dir %s locked (pid %d)", self.directory, details["pid"])

@@ -161,8 +161,15 @@ HOLDER = textwrap.dedent("""
         working_dir=sys.argv[1], backend="threads", split_printstreams=False,
         plugin_manager=PluginManager(load_entrypoints=False))
     child = None
-    if sys.argv[2] == "fork":  # a forked child, as a process backend's worker
-        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(600,))
+    if sys.argv[2] == "fork":  # forked children, as a process backend's workers
+        ctx = multiprocessing.get_context("fork")
+        brief = ctx.Process(target=sys.exit)  # ends at once (atexit handlers included)
+        brief.start()
+        brief.join()
+        if os.fork() == 0:  # a bare fork whose child exits through sys.exit (atexit runs)
+            sys.exit(0)
+        os.wait()
+        child = ctx.Process(target=time.sleep, args=(600,))
         child.start()
     print(json.dumps({"pid": os.getpid(), "child": child.pid if child else None}), flush=True)
     time.sleep(600)
