@@ -1527,6 +1527,7 @@ class GloMPOManager:
         self.checkpoint_history = set(self.checkpoint_history) | {str(Path(path).resolve())}
         if "working_dir" not in glompo_kwargs:
             self._warn_if_not_beside(Path(path), manifest)
+        checks.ensure_writable_dir(self.working_dir)  # refused before anything runs
         # last: nothing that can fail follows the lock; released by the run's end or close()
         self._workdir_lock = lock_working_dir(self.working_dir)
         self._resumed = True
