@@ -324,6 +324,8 @@ def run_dir_of(path: str | Path, manifest: dict[str, Any]) -> Path:
     configured = str(manifest.get("checkpointing_dir") or "checkpoints")
     parts = Path(configured).parts
     folder = path.parent
+    if not parts:  # checkpointing_dir '.': the checkpoints lie in the run directory itself
+        return folder
     if not Path(configured).is_absolute() and ".." not in parts and \
             len(folder.parts) > len(parts) and folder.parts[-len(parts):] == parts:
         return folder.parents[len(parts) - 1]

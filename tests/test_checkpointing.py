@@ -402,3 +402,16 @@ def test_stoppers_resume_with_their_state(tmp_path: Path) -> None:
     resumed = GloMPOManager.load_manager(Path(sorted(manager.checkpoint_history)[-1]))
     assert str(resumed.stoppers) == "BestUnmoving(calls=50, tol=0.01)"
     assert resumed.last_hunt > 0 and resumed.hunt_counter > 0
+
+
+def test_run_dir_of_finds_the_run_directory_of_a_checkpoint(tmp_path: Path) -> None:
+    from glompo_core.checkpointing import run_dir_of
+    from glompo_core.errors import CheckpointingError
+
+    run = tmp_path / "copy of run"
+    assert run_dir_of(run / "checkpoints" / "c.tar.gz", {}) == run.resolve()
+    assert run_dir_of(run / "a" / "b" / "c.tar.gz", {"checkpointing_dir": "a/b"}) == \
+        run.resolve()
+    assert run_dir_of(run / "c.tar.gz", {"checkpointing_dir": "."}) == run.resolve()
+    with pytest.raises(CheckpointingError, match="Give the directory to write into"):
+        run_dir_of(tmp_path / "loose.tar.gz", {"working_dir": "/elsewhere"})
