@@ -601,10 +601,12 @@ class GloMPOScope:
         y[~np.isfinite(y)] = np.nan
         stream.data.append(x, y)
         self._holding.add(stream.opt_id)
-        far = int(np.argmax(x))
-        if stream.last is None or x[far] >= stream.last[0]:
-            stream.last = (int(x[far]), float(y[far]))
-        self.x_max = max(self.x_max, int(x[far]))
+        shown = np.flatnonzero(np.isfinite(y))  # failed evaluations (NaN) are gaps
+        if shown.size:  # markers go on the farthest point that has a value
+            far = int(shown[np.argmax(x[shown])])
+            if stream.last is None or x[far] >= stream.last[0]:
+                stream.last = (int(x[far]), float(y[far]))
+        self.x_max = max(self.x_max, int(np.max(x)))
         if self.truncated is not None:
             self._trim()
         stream.dirty = True

@@ -78,7 +78,8 @@ class Recorder:
         self.ends["crashed"].append(opt_id)
 
     def history(self, opt_id: int) -> tuple[np.ndarray, np.ndarray]:
-        parts = self.batches[opt_id]
+        """Its evaluations (none for an optimizer started as the budget ran out)."""
+        parts = self.batches.get(opt_id) or [(np.empty(0, dtype=int), np.empty(0))]
         return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
     def n_events(self) -> int:
@@ -140,7 +141,8 @@ def test_streams_are_call_ids_against_fx(tmp_path: Path) -> None:
         sx, sy = line_xy(scope, opt_id)
         np.testing.assert_array_equal(sx, x)
         np.testing.assert_array_equal(sy, fx)
-        assert scope.get_farthest_pt(opt_id) == last_point(rec, opt_id)
+        if len(x):
+            assert scope.get_farthest_pt(opt_id) == last_point(rec, opt_id)
         total += len(x)
     assert total == manager.f_counter == scope.x_max == scope.points_in_memory
     assert scope.opt_streams[1].get_color() != scope.opt_streams[2].get_color()
@@ -183,11 +185,23 @@ def test_a_converged_optimizer_gets_a_convergence_marker(tmp_path: Path) -> None
 
 def test_a_crash_gets_a_crash_marker_at_the_last_recorded_point(tmp_path: Path) -> None:
     manager, rec = run(tmp_path, {"x_range": None}, task=FailsOnce(at=25), max_jobs=1,
-                       opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 1})))
+                       opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 1})),
+                       task_errors="crash")
     assert rec.ends["crashed"] == [1]
-    assert last_point(rec, 1)[0] == 24  # call 25 raised and was never recorded
-    assert markers(manager.scope, "crashed") == {last_point(rec, 1)}
-    assert len(line_xy(manager.scope, 2)[0]) == manager.f_counter - 24  # the run went on
+    x, fx = rec.history(1)
+    assert x[-1] == 25 and np.isnan(fx[-1])  # call 25 raised: recorded as failed (NaN)
+    assert markers(manager.scope, "crashed") == {(24, float(fx[-2]))}  # its last value
+    assert len(line_xy(manager.scope, 2)[0]) == manager.f_counter - 25  # the run went on
+
+
+def test_a_failed_evaluation_is_a_gap_in_the_line_and_the_optimizer_goes_on(
+        tmp_path: Path) -> None:
+    manager, rec = run(tmp_path, {"x_range": None}, task=FailsOnce(at=25), max_jobs=1,
+                       opt_selector=CycleSelector(("RandomOptimizer", {"popsize": 1})))
+    assert not rec.ends["crashed"] and manager.result.stats["failed_evaluations"] == 1
+    x, fx = rec.history(1)
+    assert np.isnan(fx[24]) and len(x) == manager.f_counter  # one optimizer, every call
+    assert not markers(manager.scope, "crashed")
 
 
 # ------------------------------------------------------------------------- the window
