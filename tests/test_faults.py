@@ -455,15 +455,6 @@ def run_ode_fits(directory: Path) -> dict[str, OdeRun]:
     return out
 
 
-def _ode_module() -> Any:
-    sys.path.insert(0, str(ODE_MODULE.parent))
-    try:
-        import _ode_task
-    finally:
-        sys.path.remove(str(ODE_MODULE.parent))
-    return _ode_task
-
-
 def test_a_failing_simulation_costs_nothing_but_its_failed_points(tmp_path: Path) -> None:
     """The ODE fit raising at ~3% of its points ends with no crashed optimizer, every
     evaluation a row, each failure a NaN row with its message, and exactly the result of
@@ -471,7 +462,8 @@ def test_a_failing_simulation_costs_nothing_but_its_failed_points(tmp_path: Path
     pytest.importorskip("glompo_cma")
     pytest.importorskip("glompo_scipy")
     pytest.importorskip("glompo_hdf5")
-    ode = _ode_module()
+    from tests import _ode_task as ode
+
     runs = run_ode_fits(tmp_path)
     raising, nan = runs["OscillatorFit"], runs["OscillatorFitNaN"]
 
@@ -554,8 +546,9 @@ def test_a_task_that_always_fails_ends_the_run_with_status_4(tmp_path: Path) -> 
     assert ": licence server unreachable (tried for x=[" in ended
     log = complete_log(run_dir)
     n = len(log.call_ids())
-    # it stops at the 100th failure: only the evaluations already admitted then follow
-    assert 100 <= n < 100 + 2
+    # it stops once 100 failures in a row have reached the manager (they come a
+    # population of 4 at a time): at most the two populations under way follow
+    assert 100 <= n <= 100 + 2 * 4
     assert len(failures(log)) == n
     assert out.line("evaluations").startswith(f"{n}   failed: {n}   time: ")
     assert out.line("optimizers").endswith("0 crashed")
@@ -732,10 +725,9 @@ def test_a_timed_out_evaluation_is_a_failed_row_and_its_optimizer_goes_on(tmp_pa
     # the optimizer went on after it
     assert any(c > cid for c, (o, _, _) in by_call.items() if o == oid)
     assert summary_of(run_dir)["Counters"]["Failed Evaluations"]["Total"] == 1
-    # the hung worker was killed, and no worker outlives the run
-    assert not psutil.pid_exists(int(marker.read_text())) or \
-        psutil.Process(int(marker.read_text())).status() == psutil.STATUS_ZOMBIE
-    assert_no_orphan(out, at_least=2)
+    # the hung worker was killed (and replaced), and no worker outlives the run
+    assert int(marker.read_text()) in {p.pid for p in out.seen}
+    assert_no_orphan(out, at_least=3)
 
 
 # ================================================== 5. a failure inside a CMA-ES population
