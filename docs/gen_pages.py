@@ -199,8 +199,9 @@ def component_pages(pm: PluginManager) -> None:
             by_dist: dict[str, list[str]] = {}
             for name, dist in extra:
                 by_dist.setdefault(dist, []).append(name)
-            lines += ["First-party plugins add more (`pip install` the distribution; "
-                      "names include aliases):\n", "| distribution | names |", "| --- | --- |"]
+            lines += ["First-party plugins add more (install the distribution from a clone: "
+                      "`pip install ./plugins/<distribution>`; names include aliases):\n",
+                      "| distribution | names |", "| --- | --- |"]
             for dist, names in by_dist.items():
                 link = plugin_page(dist)
                 label = f"[{dist}](../plugins/{link})" if link else f"`{dist}`"
@@ -508,7 +509,8 @@ def plugins_pages() -> None:
     lines = [GENERATED, "# First-party plugins\n",
              "Each is a distribution of its own in `plugins/` of the repository, found at "
              "run time through its entry point in the group `glompo`. Their pages are their "
-             "READMEs. Install one from a clone with `pip install -e plugins/<name>`; "
+             "READMEs. They are not on a package index yet: install one from the root of a "
+             "clone with `pip install ./plugins/<name>`; "
              "`glompo plugins` shows what is installed and whether it loaded.\n",
              "| distribution | what it provides | entry point |", "| --- | --- | --- |",
              *rows, ""]

@@ -45,6 +45,7 @@ import numpy as np
 
 from glompo_core import _validation as validation
 from glompo_core._combinable import Combinable
+from glompo_core._install import install_hint
 from glompo_core._workdir import WorkingDirLock, lock_working_dir
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.plugins import PluginManager
@@ -461,8 +462,8 @@ def check_summary_files(value: Any, pm: PluginManager) -> int:
                          f"plots) or 3 (+ HDF5 log); got {value!r}")
     if value >= 3 and "filelogger" not in {n.lower() for n in pm.names("logger")}:
         raise ValueError("summary_files=3 writes the HDF5 log with the FileLogger of the "
-                         "glompo-hdf5 plugin, which is not installed: pip install glompo-hdf5 "
-                         "(or use summary_files <= 2)")
+                         "glompo-hdf5 plugin, which is not installed: "
+                         f"{install_hint('glompo-hdf5')} (or use summary_files <= 2)")
     if value >= 2:
         import importlib.util
 

@@ -527,9 +527,11 @@ def _cmd_log(args: argparse.Namespace) -> int:
     try:
         from glompo_hdf5.reader import summarize_log
     except ImportError:
+        from glompo_core._install import install_hint
+
         return _error(err, "error:", ImportError(
             "reading HDF5 logs needs the glompo-hdf5 plugin, which is not installed: "
-            "pip install glompo-hdf5"))
+            + install_hint("glompo-hdf5")))
     try:
         summary = summarize_log(args.file)
     except (FileNotFoundError, GloMPOError) as exc:  # GloMPOError: locked by a process

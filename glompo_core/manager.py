@@ -420,10 +420,12 @@ class GloMPOManager:
         self.visualisation = bool(visualisation)
         self.visualisation_args = dict(visualisation_args or {})
         if self.visualisation and not self._pm.has_visualisation():
+            from glompo_core._install import install_hint
             from glompo_core.errors import UnknownComponentError
 
             raise UnknownComponentError("visualisation=True needs the glompo-scope plugin, "
-                                        "which is not installed: pip install glompo-scope")
+                                        "which is not installed: "
+                                        + install_hint("glompo-scope"))
         self.scope: Any = None
         self.overwrite_existing = bool(overwrite_existing)
         self.working_dir = Path(working_dir).resolve()
@@ -1584,12 +1586,13 @@ class GloMPOManager:
         text = f"the checkpoint needs {module!r}, which cannot be imported ({exc})"
         if needed:
             text += f"; it is the module of optimizer(s) {sorted({o['type'] for o in needed})}"
+        from glompo_core._install import install_hint
         from glompo_core.plugins import FIRST_PARTY
 
         for o in needed:
             dist = FIRST_PARTY.get(str(o["type"]).lower())
             if dist:
-                text += f": pip install {dist}"
+                text += f": {install_hint(dist)}"
                 break
         return text + ". Installed versions when it was written: " + \
             ", ".join(f"{k} {v}" for k, v in manifest.get("plugins", {}).items())

@@ -31,6 +31,7 @@ from typing import Any
 import pluggy
 
 from glompo_core import hookspecs
+from glompo_core._install import install_hint
 from glompo_core._version import __version__
 from glompo_core.errors import PluginError, UnknownComponentError
 
@@ -377,7 +378,7 @@ class PluginManager:
                 parts.append(f"{subject} provided by {dist}, which is {state.status}"
                              f"{': ' + state.reason if state.reason else ''}.")
             else:
-                parts.append(f"{subject} provided by the plugin {dist}: pip install {dist}")
+                parts.append(f"{subject} provided by the plugin {dist}: {install_hint(dist)}")
         for p in self._plugins.values():
             if p.status == "failed":
                 parts.append(f"Plugin {p.name!r} ({p.distribution}) failed to load: {p.reason}.")
@@ -426,7 +427,7 @@ class PluginManager:
         if not caller.get_hookimpls():
             raise UnknownComponentError(
                 "visualisation=True needs a plugin that draws the run, and none is installed: "
-                "pip install glompo-scope")
+                + install_hint("glompo-scope"))
         return caller(manager=manager, settings=dict(settings))
 
     def has_visualisation(self) -> bool:

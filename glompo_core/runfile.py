@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from glompo_core._install import install_hint
 from glompo_core.errors import GloMPOError, RunFileError
 from glompo_core.plugins import PluginManager, get_plugin_manager
 
@@ -533,7 +534,7 @@ def load_run_file(path: str | Path | RunFile, overrides: list[str] | None = None
     if vis:
         if not pm.has_visualisation():
             raise run.error("live visualisation needs the glompo-scope plugin, which is not "
-                            "installed: pip install glompo-scope", "visualisation")
+                            f"installed: {install_hint('glompo-scope')}", "visualisation")
         kwargs["visualisation"] = True
         kwargs["visualisation_args"] = vis_args or {}
     kwargs["plugin_manager"] = pm
