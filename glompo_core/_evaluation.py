@@ -208,21 +208,32 @@ class FunctionWrapper:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._tokens = itertools.count()
-        self._inflight: dict[int, tuple[np.ndarray, float]] = {}
-        self._xs: list[np.ndarray] = []
-        self._fxs: list[float] = []
-        self._extras: list[Sequence[Any] | None] = []
-        self._errors: list[EvaluationError] = []
+        self._inflight: dict[int, tuple[np.ndarray, int, float]] = {}
+        # recorded rows, keyed by their order of request: (key, x, fx, extras, error)
+        self._rows: list[tuple[int, np.ndarray, float, Sequence[Any] | None,
+                               EvaluationError | None]] = []
+        self._next_key = 0
         self.n_values = 0  # evaluations that gave a value (not failed)
         self.closed = False
 
     # ---------------------------------------------------------------- one evaluation
-    def _evaluate(self, x: np.ndarray) -> float:
-        """Admit, evaluate and record one point (task units); the optimizer's value."""
+    def _keys(self, n: int) -> int:
+        """Reserve ``n`` consecutive order keys; the first."""
+        with self._lock:
+            first = self._next_key
+            self._next_key += n
+            return first
+
+    def _evaluate(self, x: np.ndarray, key: int) -> float:
+        """Admit, evaluate and record one point (task units); the optimizer's value.
+
+        ``key`` orders the rows of a batch as the optimizer asked for them, whatever
+        the order the evaluations of a population end in.
+        """
         self._manager._admit(self._opt_id)
         with self._lock:
             token = next(self._tokens)
-            self._inflight[token] = (x, time.monotonic())
+            self._inflight[token] = (x, key, time.monotonic())
         error: BaseException | None = None
         out: Any = None
         attempts = 0
@@ -245,16 +256,13 @@ class FunctionWrapper:
         with self._lock:
             if self._inflight.pop(token, None) is None:  # abandoned meanwhile: recorded
                 return float("inf")
+            record = None
             if error is not None:
                 record = EvaluationError.from_exception(error, x, attempts)
-                record.row = len(self._xs)
-                self._errors.append(record)
             else:
                 self.n_values += 1
-            self._xs.append(x)
-            self._fxs.append(fx)
-            self._extras.append(extras)
-            full = len(self._xs) >= FLUSH_EVERY
+            self._rows.append((key, x, fx, extras, record))
+            full = len(self._rows) >= FLUSH_EVERY
         if full or (error is not None and self._crash):
             self.flush()
         if error is not None and self._crash:
@@ -270,7 +278,8 @@ class FunctionWrapper:
         return float(out), None
 
     def __call__(self, x: Sequence[float]) -> float:
-        return self._evaluate(self.scaler.to_task(np.asarray(x, dtype=float).ravel()))
+        return self._evaluate(self.scaler.to_task(np.asarray(x, dtype=float).ravel()),
+                              self._keys(1))
 
     def evaluate_population(self, xs: Sequence[Sequence[float]]) -> list[float]:
         """Evaluate a population, up to the optimizer's ``workers`` at once.
@@ -280,12 +289,14 @@ class FunctionWrapper:
         the evaluations already started have finished and been recorded).
         """
         x_task = self.scaler.to_task(np.atleast_2d(np.asarray(xs, dtype=float)))
+        first = self._keys(len(x_task))
         if self._workers == 1 or len(x_task) == 1:
-            return [self._evaluate(x) for x in x_task]
+            return [self._evaluate(x, first + i) for i, x in enumerate(x_task)]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers,
                                             thread_name_prefix=f"glompo-opt{self._opt_id}-eval")
-        futures = [self._pool.submit(self._evaluate, x) for x in x_task]
+        futures = [self._pool.submit(self._evaluate, x, first + i)
+                   for i, x in enumerate(x_task)]
         values: list[float] = []
         refused: list[BaseException] = []
         errors: list[BaseException] = []
@@ -305,7 +316,7 @@ class FunctionWrapper:
     def oldest_inflight(self) -> float | None:
         """``time.monotonic()`` at the start of the oldest evaluation under way."""
         with self._lock:
-            return min((t for _, t in self._inflight.values()), default=None)
+            return min((t for _, _, t in self._inflight.values()), default=None)
 
     def abandon(self, error: BaseException) -> int:
         """Record every evaluation under way as failed with ``error``; return how many.
@@ -316,30 +327,31 @@ class FunctionWrapper:
         """
         with self._lock:
             inflight, self._inflight = self._inflight, {}
-            for x, _ in inflight.values():
+            for x, key, _ in inflight.values():
                 record = EvaluationError.from_exception(error, x)
-                record.row = len(self._xs)
-                self._errors.append(record)
-                self._xs.append(x)
-                self._fxs.append(float("nan"))
-                self._extras.append(None)
+                self._rows.append((key, x, float("nan"), None, record))
         self.flush()
         return len(inflight)
 
     def flush(self) -> None:
         """Hand the buffered evaluations to the manager as one batch."""
         with self._lock:
-            if not self._xs:
+            if not self._rows:
                 return
-            xs = np.array(self._xs, dtype=float)
-            fxs = np.array(self._fxs, dtype=float)
+            rows = sorted(self._rows, key=lambda row: row[0])
+            self._rows = []
+            xs = np.array([row[1] for row in rows], dtype=float)
+            fxs = np.array([row[2] for row in rows], dtype=float)
             extras = None
             if self._detailed and self._n_extras:
                 fill = [float("nan")] * self._n_extras
                 extras = [list(col) for col in
-                          zip(*(e if e is not None else fill for e in self._extras))]
-            errors = self._errors
-            self._xs, self._fxs, self._extras, self._errors = [], [], [], []
+                          zip(*(row[3] if row[3] is not None else fill for row in rows))]
+            errors = []
+            for i, row in enumerate(rows):
+                if row[4] is not None:
+                    row[4].row = i
+                    errors.append(row[4])
             # under the wrapper's lock: batches of one optimizer reach the manager in order
             self._manager._process_batch(self._opt_id, xs, fxs, extras, errors)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -642,10 +642,22 @@ def test_manager_is_set_up_once(tmp_path: Path) -> None:
         GloMPOManager().start_manager()
 
 
+class Unbuildable(StepOptimizer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        raise RuntimeError("no licence for this solver")
+
+
 def test_optimizer_that_cannot_be_built_is_a_clear_error(tmp_path: Path) -> None:
-    manager = make(tmp_path, opt_selector=CycleSelector((StepOptimizer, {"stepsize": 1})))
-    with pytest.raises(GloMPOError, match="StepOptimizer could not be created"):
+    manager = make(tmp_path, opt_selector=CycleSelector((Unbuildable, {"step": 1})))
+    with pytest.raises(GloMPOError, match=r"Unbuildable could not be created .* no licence"):
         manager.start_manager()
+
+
+def test_a_misspelt_optimizer_argument_is_refused_before_the_run(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"'stepsize'.* did you mean 'step'"):
+        make(tmp_path, opt_selector=CycleSelector((StepOptimizer, {"stepsize": 1})))
+    assert not (tmp_path / "run").exists()
 
 
 # ------------------------------------------------------------------ signals and shutdown

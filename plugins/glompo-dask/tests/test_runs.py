@@ -180,7 +180,8 @@ def test_a_killed_worker_loses_no_evaluation(tmp_path: Path, dispatch: str) -> N
     assert len(manager.opt_log) == manager.f_counter
 
 
-def test_a_task_error_crashes_only_its_optimizer(tmp_path: Path) -> None:
+def test_with_task_errors_crash_a_task_error_crashes_only_its_optimizer(
+        tmp_path: Path) -> None:
     rec = Recorder()
     manager = _run(
         tmp_path, "run", rec, task=Poisoned(), backend="dask",
@@ -189,13 +190,32 @@ def test_a_task_error_crashes_only_its_optimizer(tmp_path: Path) -> None:
         opt_selector=CycleSelector((StepOptimizer, {"step": 0.02}),
                                    (StepOptimizer, {"step": -0.02}),
                                    allow_spawn=NOptimizersSpawnStop(2)),
-        exit_conditions=MaxFuncCalls(fmax=30))
+        exit_conditions=MaxFuncCalls(fmax=30), task_errors="crash")
     assert manager.opt_crashed
     assert manager.optimizer_status() == {1: "crashed", 2: "ended"}
     messages = " ".join(manager.opt_log.get_messages(1))
     assert "FloatingPointError" in messages and "simulation diverged at x0=0.51" in messages
-    np.testing.assert_allclose(rec.history(1, "x")[:, 0], [0.45, 0.47, 0.49])
-    assert manager.f_counter >= 30  # the other optimizer went on to the end
+    # the evaluations before the failure, and the failed one (NaN)
+    np.testing.assert_allclose(rec.history(1, "x")[:, 0], [0.45, 0.47, 0.49, 0.51])
+    assert np.isnan(rec.history(1, "fx")[-1])
+    assert manager.f_counter == 30  # the other optimizer went on to the end
+
+
+def test_a_task_error_on_a_worker_is_a_failed_evaluation(tmp_path: Path) -> None:
+    rec = Recorder()
+    manager = _run(
+        tmp_path, "run", rec, task=Poisoned(), backend="dask",
+        backend_kwargs={"n_workers": 2, "cluster_kwargs": QUIET},
+        x0_generator=SinglePointGenerator(x=[0.45, 0.0, 0.0]),
+        opt_selector=CycleSelector((StepOptimizer, {"step": 0.02, "iters": 6}),
+                                   allow_spawn=NOptimizersSpawnStop(1)),
+        exit_conditions=MaxFuncCalls(fmax=30))
+    assert not manager.opt_crashed and manager.optimizer_status() == {1: "converged"}
+    fx = rec.history(1, "fx")
+    assert len(fx) == manager.f_counter == 6 and np.isnan(fx[3:]).all()
+    assert manager.result.stats["failed_evaluations"] == 3
+    line = next(m for m in manager.opt_log.get_messages(1) if m.startswith("evaluation 4 "))
+    assert "failed: FloatingPointError at " in line and "simulation diverged" in line
 
 
 def test_detailed_log_and_concurrent_populations(tmp_path: Path) -> None:
