@@ -210,6 +210,7 @@ class GloMPOManager:
         self._chkpt_count = 0
         self._written_checkpoints: list[str] = []
         self._done = 0
+        self._warned_unsaveable: set[int] = set()
         #: Directory of the run file this run came from (set by ``glompo run``; recorded in
         #: checkpoints so that ``glompo resume`` finds a task module kept beside it).
         self.run_file_dir: str | None = None
@@ -321,9 +322,11 @@ class GloMPOManager:
         is_log_detailed
             Evaluate ``task.detailed_call`` and record its extra values in the log.
         force_terminations_after
-            If > 0: an evaluation running longer than this many seconds is abandoned
-            (with a process backend its worker is killed and replaced) and its optimizer
-            ends as crashed; the run goes on.
+            If > 0: an evaluation running longer than this many seconds is a failed
+            evaluation (an ``EvaluationTimeout``). With a process backend (and dask) its
+            worker is killed and replaced and the optimizer goes on; with ``'threads'``
+            the evaluation cannot be killed, so its optimizer is abandoned as crashed.
+            The run goes on.
         aggressive_stop
             Accepted for compatibility; optimizers are threads here, stopped by message.
         end_timeout
@@ -629,11 +632,13 @@ class GloMPOManager:
             self._request_exit(self.exit_conditions.str_with_result(), converged=True)
 
     def _request_exit(self, reason: str, *, converged: bool = False,
-                      state: str = "normal") -> None:
+                      state: str = "normal", checkpoint: bool = False) -> None:
         """Decide the run's end (once: the first reason wins) and stop the optimizers.
 
         Takes the lock itself, so the check and the decision are one step whatever the
         calling thread. ``state`` is the key of :data:`~glompo_core.errors.EXIT_STATUS`.
+        With ``checkpoint`` (an interrupt), or ``converged`` and ``checkpoint_at_conv``,
+        the optimizers are kept for a final checkpoint (if the run has checkpointing).
         """
         with self._lock:
             if self.exit_reason is not None:
@@ -642,7 +647,9 @@ class GloMPOManager:
             self.end_state = state
             self.logger.info("exit: %s", reason.replace("\n", " "))
             control = self.checkpoint_control
-            if converged and control is not None and control.checkpoint_at_conv:
+            keep = checkpoint or (converged and control is not None
+                                  and control.checkpoint_at_conv)
+            if control is not None and keep:
                 # keep the optimizers (paused) for a final checkpoint, so the finished run
                 # can be resumed later with a larger budget; they are stopped after it
                 self._final_checkpoint = True
@@ -1013,18 +1020,19 @@ class GloMPOManager:
                     self.checkpoint_control.checkpoint_at_init and not self._resumed:
                 self.checkpoint()
             while True:
-                if self._interrupted():
-                    if self.checkpoint_control is not None and not self._exiting():
+                if self._interrupted() and not self._exiting():
+                    # nothing starts from now on; the optimizers are kept (paused, or cut
+                    # between two evaluations) for a last checkpoint, then stopped
+                    if self.checkpoint_control is not None:
                         self.logger.info("%s received: writing a checkpoint before stopping",
                                          self._interrupt)
-                        self.checkpoint()
                     self._request_exit(f"interrupted by {self._interrupt}",
-                                       state=self._interrupt or "SIGINT")
+                                       state=self._interrupt or "SIGINT", checkpoint=True)
                 with self._lock:
                     self._check_exit()
                 if self._exiting():
                     if self._final_checkpoint:
-                        self.logger.info("the run converged: writing a final checkpoint")
+                        self.logger.info("the run is ending: writing a final checkpoint")
                         self.checkpoint()
                     break
                 self._spawn_as_needed()
@@ -1366,8 +1374,10 @@ class GloMPOManager:
                     info["best_x"] = best["x"]
                     reason = ("it cannot be saved mid-run" if not can
                               else "it did not reach an iteration boundary in time")
-                    self.logger.warning("optimizer %d (%s): %s; on resume it restarts from "
-                                        "its best point", oid, rec.type, reason)
+                    if can or oid not in self._warned_unsaveable:  # once per optimizer
+                        self._warned_unsaveable.add(oid)
+                        self.logger.warning("optimizer %d (%s): %s; on resume it restarts "
+                                            "from its best point", oid, rec.type, reason)
             records.append(info)
         state["optimizers"] = records
         with open(tmp / "manager.pkl", "wb") as file:
