@@ -438,6 +438,11 @@ API_PAGES: tuple[tuple[str, str, str, tuple[tuple[str, dict[str, Any]], ...]], .
      "The in-memory evaluation history of a run, read by stoppers, generators and "
      "selectors. glompo-hdf5's `FileLogger` subclasses it.",
      (("glompo_core.optimizerlogger.BaseLogger", {}),)),
+    ("budget", "Budgets",
+     "The one rule every budget-derived setting shares: the run's evaluation budget (its "
+     "bounding `MaxFuncCalls`) less what is spent, divided among the optimizers that can "
+     "run at once. See [Optimizers](../../concepts/optimizers.md).",
+     (("glompo_core.budget", {"show_root_heading": False, "heading_level": 2}),)),
     ("checkpointing", "CheckpointingControl",
      "When and where checkpoints are written, and the tarball format. See "
      "[Checkpoints](../../concepts/checkpoints.md).",
