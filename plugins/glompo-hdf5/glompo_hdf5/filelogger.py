@@ -60,9 +60,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from glompo_core._fork_safety import allow_in_children, keep_from_children
 from glompo_core.errors import CheckpointingError
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_hdf5 import _format as fmt
+from glompo_hdf5._locks import LogLockedError, open_h5, read_with
 
 if TYPE_CHECKING:
     import tables
@@ -353,8 +355,17 @@ class FileLogger(BaseLogger):
             ``'a'`` and the file does not exist.
         glompo_core.errors.CheckpointingError
             ``'a'`` and the file belongs to another run (different checksum).
+        glompo_hdf5._locks.LogLockedError
+            Another process holds the file open (an ``OSError`` and a ``GloMPOError``
+            whose one-line message names the pid(s) and command line(s), and what to do).
         ValueError
             An unknown mode.
+
+        Notes
+        -----
+        While the file is open, child processes forked by this process (the workers of
+        the ``'processes'`` backend) do not inherit it, nor its lock
+        (:func:`glompo_core._fork_safety.keep_from_children`).
         """
         tb = _tables()
         path = Path(path)
@@ -367,14 +378,14 @@ class FileLogger(BaseLogger):
             if mode == "w":
                 if path.exists():
                     self._refuse_overwrite(path)
-                h5 = tb.open_file(str(path), "w", title="GloMPO optimization log",
-                                  **self._file_params())
+                h5 = open_h5(path, "w", title="GloMPO optimization log",
+                             **self._file_params())
                 fmt.write_attrs(h5, h5.root, {"checksum": str(checksum),
                                               "glompo_log_format": fmt.FORMAT_VERSION})
             else:
                 if not path.exists():
                     raise FileNotFoundError(f"no log file {path} to append to")
-                with tb.open_file(str(path), "r") as h5:
+                with open_h5(path, "r", writing=True) as h5:
                     found = fmt.read_attrs(h5.root).get("checksum")
                     compressed = any(leaf.filters.complevel > 0
                                      for leaf in h5.walk_nodes("/", "Leaf"))
@@ -388,8 +399,9 @@ class FileLogger(BaseLogger):
                     self._keep_aside(path, beyond, len(self))
                 if compressed:  # closed by a finished run: rewrite it uncompressed
                     self._rewrite(path, tb.Filters(complevel=0))
-                h5 = tb.open_file(str(path), "a", **self._file_params())
+                h5 = open_h5(path, "a", **self._file_params())
             self._file, self.path, self.checksum = h5, path.resolve(), str(checksum)
+            keep_from_children(self.path)  # forked workers must not hold it (nor its lock)
             self._writers = {}
             self._msgs_written = {}
             try:
@@ -431,14 +443,17 @@ class FileLogger(BaseLogger):
                 self._file.close()
             finally:
                 self._file = None
+                if self.path is not None:
+                    allow_in_children(self.path)
 
     @staticmethod
     def _refuse_overwrite(path: Path) -> None:
         """Raise unless ``path`` is an HDF5 file without evaluations (safe to replace)."""
-        tb = _tables()
         try:
-            with tb.open_file(str(path), "r") as h5:
+            with open_h5(path, "r", writing=True) as h5:
                 rows = sum(t.nrows for t in h5.walk_nodes("/", "Table"))
+        except LogLockedError:
+            raise
         except Exception as exc:
             raise FileExistsError(f"{path} exists and is not a readable HDF5 file ({exc}); "
                                   "refusing to overwrite it") from None
@@ -865,8 +880,7 @@ class FileLogger(BaseLogger):
             if self._file is not None:
                 self.flush()
                 return self._read_track(self._file, opt_id, track)
-            with _tables().open_file(str(self.path), "r") as h5:
-                return self._read_track(h5, opt_id, track)
+            return read_with(str(self.path), lambda h5: self._read_track(h5, opt_id, track))
 
     def _read_track(self, h5: Any, opt_id: int, track: str) -> np.ndarray:
         name = fmt.group_name(opt_id)
