@@ -442,7 +442,7 @@ HOLDER_SCRIPT = textwrap.dedent("""
 def test_a_locked_log_is_a_one_line_error_naming_the_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("glompo_hdf5")
-    from glompo_hdf5 import FileLogger, _locks, read_log
+    from glompo_hdf5 import FileLogger, LogLockedError, _locks, read_log
 
     path = tmp_path / "glompo_log.h5"
     script = tmp_path / "hold_log.py"
@@ -452,7 +452,7 @@ def test_a_locked_log_is_a_one_line_error_naming_the_process(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         for mode in ("a", "w"):  # to resume it, or to start over in its place
-            with pytest.raises(_locks.LogLockedError) as info:
+            with pytest.raises(LogLockedError) as info:
                 FileLogger(2, 100).open(path, mode, "c0ffee")
             text = str(info.value)
             assert "\n" not in text
@@ -474,7 +474,7 @@ def test_a_locked_log_is_a_one_line_error_naming_the_process(
 
         # too large to copy: the clear error, with the way to read without a lock
         monkeypatch.setattr(_locks, "SNAPSHOT_MAX_BYTES", 0)
-        with pytest.raises(_locks.LogLockedError, match=f"pid {holder.pid} .*"
+        with pytest.raises(LogLockedError, match=f"pid {holder.pid} .*"
                                                         "HDF5_USE_FILE_LOCKING=FALSE"):
             read_log(path)
     finally:

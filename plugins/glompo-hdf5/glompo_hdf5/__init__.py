@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from glompo_hdf5._locks import LogLockedError
     from glompo_hdf5.filelogger import FileLogger
     from glompo_hdf5.reader import LogData, OptimizerHistory, read_log, summarize_log
 
-__all__ = ["FileLogger", "LogData", "OptimizerHistory", "__version__", "read_log",
-           "summarize_log"]
+__all__ = ["FileLogger", "LogData", "LogLockedError", "OptimizerHistory", "__version__",
+           "read_log", "summarize_log"]
 
 _LAZY = {"FileLogger": "glompo_hdf5.filelogger", "LogData": "glompo_hdf5.reader",
+         "LogLockedError": "glompo_hdf5._locks",
          "OptimizerHistory": "glompo_hdf5.reader", "read_log": "glompo_hdf5.reader",
          "summarize_log": "glompo_hdf5.reader"}
 

@@ -355,7 +355,7 @@ class FileLogger(BaseLogger):
             ``'a'`` and the file does not exist.
         glompo_core.errors.CheckpointingError
             ``'a'`` and the file belongs to another run (different checksum).
-        glompo_hdf5._locks.LogLockedError
+        glompo_hdf5.LogLockedError
             Another process holds the file open (an ``OSError`` and a ``GloMPOError``
             whose one-line message names the pid(s) and command line(s), and what to do).
         ValueError

@@ -4,7 +4,7 @@ The reader needs PyTables (a dependency of glompo-hdf5) and numpy; pandas only f
 ``as_dataframe()``. The log of a running optimization (which the writer holds locked)
 is read from a copy of the file taken in memory (see :func:`glompo_hdf5._locks.read_with`;
 a warning names the writer): the rows of the last moments are missing. A locked log too
-large for that (over 1 GiB) is a :class:`~glompo_hdf5._locks.LogLockedError` naming the
+large for that (over 1 GiB) is a :class:`~glompo_hdf5.LogLockedError` naming the
 process that holds it.
 """
 
