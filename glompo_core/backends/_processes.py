@@ -200,11 +200,26 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _kill_all(procs: list[psutil.Process]) -> None:
+def _ended(proc: psutil.Process) -> bool:
+    """True once ``proc`` ended (a zombie has: only its parent's reaping is missing)."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _kill_all(procs: list[psutil.Process], wait: float = 5.0) -> None:
+    """SIGKILL ``procs`` (``psutil`` checks each is still the process it was), and wait up
+    to ``wait`` seconds for them to end (not for them to be reaped: most are not our
+    children)."""
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    psutil.wait_procs(procs, timeout=5)
+    deadline = time.monotonic() + wait
+    pending = [p for p in procs if not _ended(p)]
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+        pending = [p for p in pending if not _ended(p)]
 
 
 class _Worker:
