@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import psutil
 
 from glompo_core import BaseOptimizer, MinimizeResult, hookimpl
 from glompo_core.plugins import PluginManager
@@ -170,3 +171,15 @@ class StepPlugin:
     def glompo_register_optimizers(self, register: Callable[..., None]) -> None:
         register("StepOptimizer", StepOptimizer)
         register("ScaledStepOptimizer", ScaledStepOptimizer)
+
+
+def running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes of ``procs`` that still run (a zombie waiting to be reaped has ended)."""
+    alive = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return alive

@@ -39,6 +39,7 @@ import pytest
 import yaml
 
 from glompo_core.errors import EXIT_STATUS
+from tests.helpers import running
 
 ROOT = Path(__file__).resolve().parents[1]
 ODE_MODULE = Path(__file__).with_name("_ode_task.py")
@@ -318,17 +319,6 @@ def glompo(*args: str, cwd: Path) -> Outcome:
     """Run a ``glompo`` command to its end."""
     return Command(*args, cwd=cwd).finish()
 
-
-def running(procs: list[psutil.Process]) -> list[psutil.Process]:
-    """The processes of ``procs`` that still run (a zombie has ended)."""
-    alive = []
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return alive
 
 
 def assert_no_orphan(outcome: Outcome, at_least: int = 0) -> None:

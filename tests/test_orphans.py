@@ -27,6 +27,7 @@ import pytest
 from glompo_core import _fork_safety
 from glompo_core.backends import ProcessesBackend, ProcessesForcedBackend
 from glompo_core.errors import EvaluationTimeout, GloMPOError
+from tests.helpers import running
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
 
@@ -46,17 +47,6 @@ def poll(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) ->
             raise AssertionError(f"still waiting after {deadline} s for {what}")
         time.sleep(0.05)
 
-
-def running(procs: list[psutil.Process]) -> list[psutil.Process]:
-    """The processes of ``procs`` that still run (a zombie waiting to be reaped has ended)."""
-    alive = []
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return alive
 
 
 def assert_all_end(procs: list[psutil.Process]) -> None:
