@@ -11,6 +11,7 @@ row to disk.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +20,35 @@ from typing import Any
 import dill
 import numpy as np
 
-__all__ = ["BaseLogger"]
+__all__ = ["METADATA_KEYS", "BaseLogger", "UnknownMetadataError"]
 
 _TRACKS = ("call_id", "x", "fx", "fx_best")
+
+#: The metadata the manager records for every optimizer, and when each key is set.
+#: Read them with :meth:`BaseLogger.get_metadata`; a plugin may add its own keys with
+#: :meth:`BaseLogger.put_metadata`.
+METADATA_KEYS: dict[str, str] = {
+    "opt_id": "the optimizer's id (set when it starts)",
+    "type": "its class name, e.g. 'RandomOptimizer' (set when it starts)",
+    "t_start": "when it started, in time.time() seconds (set when it starts)",
+    "init_kwargs": "the arguments it was built with, workers included (set when it starts)",
+    "x0": "its starting point, a list of floats (set when it starts)",
+    "end_cond": "why it ended: 'converged', 'crashed' or the stopper's reason (set when "
+                "it ends)",
+    "t_end": "when it ended, in time.time() seconds (set when it ends)",
+    "n_failed": "its failed evaluations (set when it ends)",
+}
+
+
+class UnknownMetadataError(KeyError):
+    """A metadata key that an optimizer of the log does not have.
+
+    A :class:`KeyError` (so ``except KeyError`` still catches it) whose message reads
+    plainly: it names the valid keys and the closest one.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class _History:
@@ -128,7 +155,9 @@ class BaseLogger:
     ``get_history(opt_id, track)`` returns the retained rows; the tracks are
     ``'call_id'``, ``'x'``, ``'fx'``, ``'fx_best'`` (the optimizer's best value so far at
     each evaluation) and the extra columns of a detailed call. ``len(opt_id)`` and
-    ``best_iters`` always cover the whole run.
+    ``best_iters`` always cover the whole run. ``get_metadata(opt_id, key)`` reads what
+    the manager records about each optimizer: the keys of :data:`METADATA_KEYS`
+    (``'type'``, ``'t_start'``, ``'end_cond'``, ...).
     """
 
     def __init__(self, n_parms: int, expected_rows: int = 0, build_traj_plot: bool = False,
@@ -227,7 +256,7 @@ class BaseLogger:
         self._messages.setdefault(opt_id, []).append(str(message))
 
     def put_metadata(self, opt_id: int, key: str, value: Any) -> None:
-        """Add optimizer metadata."""
+        """Set metadata ``key`` of optimizer ``opt_id`` (see :data:`METADATA_KEYS`)."""
         self._meta.setdefault(opt_id, {"opt_id": opt_id})[key] = value
 
     def put_manager_metadata(self, key: str, value: Any) -> None:
@@ -267,8 +296,58 @@ class BaseLogger:
         return self.get_history(opt_id, track)
 
     def get_metadata(self, opt_id: int, key: str) -> Any:
-        """Return metadata ``key`` of optimizer ``opt_id``."""
-        return self._meta[opt_id][key]
+        """Return metadata ``key`` of optimizer ``opt_id``.
+
+        Parameters
+        ----------
+        opt_id
+            Unique optimizer identifier.
+        key
+            One of :data:`METADATA_KEYS`: ``'opt_id'``, ``'type'``, ``'t_start'``,
+            ``'init_kwargs'``, ``'x0'`` (set when the optimizer starts), ``'end_cond'``,
+            ``'t_end'``, ``'n_failed'`` (set when it ends), or a key a plugin added with
+            :meth:`put_metadata`.
+
+        Raises
+        ------
+        UnknownMetadataError
+            (a :class:`KeyError`) ``opt_id`` is not in the log, or ``key`` is not set
+            for it; the message names the valid keys and the closest one.
+
+        Examples
+        --------
+        >>> log = BaseLogger(n_parms=2)
+        >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+        >>> log.get_metadata(1, "type")
+        'RandomOptimizer'
+        >>> try:
+        ...     log.get_metadata(1, "opt_type")
+        ... except KeyError as err:
+        ...     print(err)  # doctest: +ELLIPSIS
+        optimizer 1 has no metadata 'opt_type'; did you mean 'type'? The keys the manager sets ...
+        """
+        meta = self._meta.get(opt_id)
+        if meta is None:
+            raise UnknownMetadataError(f"no optimizer {opt_id} in the log; the log has "
+                                       f"optimizers {sorted(self._meta)}")
+        try:
+            return meta[key]
+        except KeyError:
+            raise UnknownMetadataError(self._unknown_key_message(opt_id, key)) from None
+
+    def _unknown_key_message(self, opt_id: int, key: str) -> str:
+        meta = self._meta[opt_id]
+        known = list(dict.fromkeys([*METADATA_KEYS, *meta]))
+        if key in METADATA_KEYS:  # valid, but not set yet
+            return (f"optimizer {opt_id} has no metadata {key!r} yet ({key}: "
+                    f"{METADATA_KEYS[key]}); optimizer {opt_id} has "
+                    f"{', '.join(map(repr, meta))}")
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        return (f"optimizer {opt_id} has no metadata {key!r}{hint} The keys the manager sets "
+                f"are {', '.join(map(repr, METADATA_KEYS))} (see "
+                f"glompo_core.optimizerlogger.METADATA_KEYS); optimizer {opt_id} has "
+                f"{', '.join(map(repr, meta))}")
 
     def get_messages(self, opt_id: int) -> list[str]:
         """Messages sent by ``opt_id``."""

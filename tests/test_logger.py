@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glompo_core.optimizerlogger import BaseLogger
+from glompo_core.optimizerlogger import METADATA_KEYS, BaseLogger, UnknownMetadataError
 
 
 def put(log: BaseLogger, opt_id: int, start: int, fx: list[float]) -> None:
@@ -92,6 +92,45 @@ def test_metadata_messages_errors() -> None:
     put(log, 4, 1, [1.0])
     with pytest.raises(KeyError, match="no column 'fy'"):
         log.get_history(4, "fy")
+
+
+def test_metadata_keys_are_documented_and_a_wrong_key_names_them() -> None:
+    log = BaseLogger(2)
+    log.add_optimizer(1, "RandomOptimizer", 3.0)
+    assert log.get_metadata(1, "type") == "RandomOptimizer"
+    # the spec's argument is opt_type, the key is type: the error says so
+    with pytest.raises(KeyError, match=r"no metadata 'opt_type'; did you mean 'type'\? "
+                                        r"The keys the manager sets are 'opt_id', 'type', "
+                                        r"'t_start', 'init_kwargs', 'x0', 'end_cond', 't_end', "
+                                        r"'n_failed'") as info:
+        log.get_metadata(1, "opt_type")
+    assert isinstance(info.value, UnknownMetadataError)
+    assert not str(info.value).startswith('"')  # read as written, not quoted as KeyError does
+    with pytest.raises(UnknownMetadataError, match=r"no metadata 't_end' yet \(t_end: when it "
+                                                   r"ended.*set when it ends\)"):
+        log.get_metadata(1, "t_end")  # still running
+    with pytest.raises(UnknownMetadataError, match=r"no optimizer 5 in the log; the log has "
+                                                   r"optimizers \[1\]"):
+        log.get_metadata(5, "type")
+    log.put_metadata(1, "note", "added by a plugin")  # plugins may add keys of their own
+    assert log.get_metadata(1, "note") == "added by a plugin"
+    assert set(METADATA_KEYS) >= {"opt_id", "type", "t_start", "end_cond", "t_end"}
+
+
+def test_the_manager_sets_every_documented_metadata_key(tmp_path: Path) -> None:
+    from glompo_core import GloMPOManager
+    from glompo_core.exit_conditions import MaxFuncCalls
+    from glompo_core.selectors import CycleSelector
+    from tests.helpers import StepOptimizer, sphere
+
+    manager = GloMPOManager.new_manager(
+        task=sphere, bounds=[(-1.0, 1.0)] * 2, working_dir=tmp_path / "run", summary_files=0,
+        opt_selector=CycleSelector((StepOptimizer, {"iters": 3})),
+        exit_conditions=MaxFuncCalls(fmax=20), seed=1)
+    manager.start_manager()
+    for key in METADATA_KEYS:
+        manager.opt_log.get_metadata(1, key)  # raises if the manager did not set it
+    assert manager.opt_log.get_metadata(1, "type") == "StepOptimizer"
 
 
 def test_extras_columns() -> None:
