@@ -43,8 +43,8 @@ BUILTIN = {
     "generator": {"AnnealingGenerator", "BasinHoppingGenerator", "ExploitExploreGenerator",
                   "IncumbentGenerator", "PerturbationGenerator", "RandomGenerator",
                   "SinglePointGenerator"},
-    "selector": {"ChainSelector", "CycleSelector", "RandomSelector", "IterSpawnStop",
-                 "NOptimizersSpawnStop"},
+    "selector": {"ChainSelector", "CycleSelector", "RandomSelector", "AdaptiveSelector",
+                 "IterSpawnStop", "NOptimizersSpawnStop"},
     "logger": {"BaseLogger"},
     "backend": {"threads", "processes", "processes_forced"},
 }

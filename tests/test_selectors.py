@@ -285,5 +285,5 @@ def test_all_lists_bases_then_components() -> None:
     import glompo_core.selectors as sels
 
     assert sels.__all__ == ["BaseSelector", "SpawnControl", "OptimizerSpec", "CycleSelector",
-                            "RandomSelector", "ChainSelector", "IterSpawnStop",
-                            "NOptimizersSpawnStop"]
+                            "RandomSelector", "ChainSelector", "AdaptiveSelector",
+                            "IterSpawnStop", "NOptimizersSpawnStop"]

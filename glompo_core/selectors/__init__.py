@@ -1,5 +1,6 @@
 """Selectors: which kind of optimizer starts next, and spawn controls that end spawning."""
 
+from glompo_core.selectors._adaptive import AdaptiveSelector
 from glompo_core.selectors._chain import ChainSelector
 from glompo_core.selectors._cycle import CycleSelector
 from glompo_core.selectors._iterspawnstop import IterSpawnStop
@@ -14,6 +15,7 @@ __all__ = [  # noqa: RUF022 - base classes first, then in documentation order
     "CycleSelector",
     "RandomSelector",
     "ChainSelector",
+    "AdaptiveSelector",
     "IterSpawnStop",
     "NOptimizersSpawnStop",
 ]
