@@ -6,7 +6,6 @@ import importlib.metadata
 import math
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +24,13 @@ from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadP
 from glompo_core.plugins import PluginManager
 from glompo_core.selectors import CycleSelector
 from glompo_core.stoppers import BestUnmoving, EvaluationsUnmoving, ParameterDistance
-from glompo_core.testing import parametrize_with_checks
+from glompo_core.testing import (
+    BatchRecordingTask,
+    Inbox,
+    RecordingTask,
+    parametrize_with_checks,
+    wired,
+)
 
 tomllib = pytest.importorskip("tomllib")
 
@@ -43,43 +48,10 @@ class ScaledCMA(CMAOptimizer):
     scaling = "std"
 
 
-class Recorder:
-    """A task recording every point; with ``batch`` it also has ``evaluate_population``."""
-
-    def __init__(self, f: Callable[[np.ndarray], float] = sphere) -> None:
-        self.f = f
-        self.xs: list[np.ndarray] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, x: Sequence[float]) -> float:
-        point = np.array(x, dtype=float)
-        with self.lock:
-            self.xs.append(point)
-        return self.f(point)
-
-
-class BatchRecorder(Recorder):
-    def __init__(self, f: Callable[[np.ndarray], float] = sphere) -> None:
-        super().__init__(f)
-        self.batches: list[np.ndarray] = []
-
-    def evaluate_population(self, xs: Any) -> list[float]:
-        self.batches.append(np.array(xs, dtype=float))
-        return [self(x) for x in xs]
-
-
-def wired(**kwargs: Any) -> tuple[CMAOptimizer, ThreadPipe, list[Any]]:
+def wired_cma(**kwargs: Any) -> tuple[CMAOptimizer, ThreadPipe, Inbox]:
     """A CMAOptimizer wired as the manager wires it: (optimizer, manager's pipe end, inbox)."""
-    manager_end, opt_end = ThreadPipe.pair()
-    inbox: list[Any] = []
-
-    class Inbox:
-        def put(self, item: Any) -> None:
-            inbox.append(item)
-
-    opt = CMAOptimizer(_opt_id=1, _signal_pipe=opt_end, _results_queue=Inbox(),
-                       **{"verbose": False, **kwargs})
-    return opt, manager_end, inbox
+    w = wired(CMAOptimizer, {"verbose": False, **kwargs})
+    return w.opt, w.pipe, w.inbox
 
 
 # ------------------------------------------------------------------------ registration
@@ -167,7 +139,7 @@ def test_stand_alone_sphere_to_1e8_and_again_on_another_function() -> None:
 
 def test_seeded_runs_repeat_and_seed_zero_is_a_seed() -> None:
     def run(seed: int | None) -> list[np.ndarray]:
-        task = Recorder()
+        task = RecordingTask(sphere)
         CMAOptimizer(sigma0=0.5, verbose=False, seed=seed, maxiter=10).minimize(
             task, [0.3] * 4, [(-1.0, 1.0)] * 4)
         return task.xs
@@ -189,18 +161,18 @@ def test_seeded_runs_repeat_and_seed_zero_is_a_seed() -> None:
     (10, {"popsize": 2}, 2),
 ])
 def test_popsize_rule(dims: int, kwargs: dict[str, Any], popsize: int) -> None:
-    task = BatchRecorder()
+    task = BatchRecordingTask(sphere)
     opt = CMAOptimizer(sigma0=0.3, verbose=False, seed=1, maxiter=3, **kwargs)
     opt.minimize(task, [0.5] * dims, [(-1.0, 1.0)] * dims)
     assert opt.es is not None and opt.es.popsize == popsize
-    assert [len(b) for b in task.batches] == [popsize] * 3
+    assert task.batches == [popsize] * 3
 
 
 def test_bounds_are_respected_and_x0_is_evaluated_first_exactly() -> None:
     bounds = np.array([(10.0, 11.0), (-3.0, -2.5), (100.0, 200.0)])
     x0 = np.array([11.0, -2.5, 137.25])  # on two bounds
     slope = np.array([-1.0, -1.0, 1.0])  # pushes towards the corner (11, -2.5, 100)
-    task = Recorder(lambda x: float(slope @ x))
+    task = RecordingTask(lambda x: float(slope @ x))
     res = CMAOptimizer(sigma0=5.0, verbose=False, seed=2, maxfevals=3000).minimize(
         task, x0, bounds.tolist())
     xs = np.array(task.xs)
@@ -219,11 +191,11 @@ def test_nan_counts_as_infinity() -> None:
 
 
 def test_minsigma_ends_with_a_convergence_message_and_maxsigma_caps() -> None:
-    opt, _, inbox = wired(sigma0=1.0, seed=5, minsigma=1e-3)
+    opt, _, inbox = wired_cma(sigma0=1.0, seed=5, minsigma=1e-3)
     res = opt.minimize(sphere, [0.8] * 3, [(-2.0, 2.0)] * 3)
     assert res.success and res.stats is not None and "minsigma" in res.stats["stop"]
     assert opt.es is not None and opt.es.sigma < 1e-3
-    assert inbox == [ManagerMessage(1, 0, "CMA-ES terminated: minsigma=0.001")]
+    assert inbox.items == [ManagerMessage(1, 0, "CMA-ES terminated: minsigma=0.001")]
 
     sigmas: list[float] = []
     capped = CMAOptimizer(sigma0=1.0, verbose=False, seed=5, maxsigma=0.05, maxiter=15)
@@ -238,7 +210,7 @@ def test_minsigma_ends_with_a_convergence_message_and_maxsigma_caps() -> None:
 
 
 def test_pycma_termination_is_reported_with_its_reasons() -> None:
-    opt, _, inbox = wired(sigma0=0.5, seed=6, tolfun=1e-6)
+    opt, _, inbox = wired_cma(sigma0=0.5, seed=6, tolfun=1e-6)
     opt.minimize(sphere, [0.5] * 3, [(-1.0, 1.0)] * 3)
     assert len(inbox) == 1 and inbox[0].key == 0
     assert inbox[0].message.startswith("CMA-ES terminated: ") and "tolfun=1e-06" in inbox[0].message
@@ -248,9 +220,9 @@ def test_pycma_termination_is_reported_with_its_reasons() -> None:
 
 
 def injecting_task(pipe: ThreadPipe, popsize: int,
-                   at: dict[int, np.ndarray | tuple[np.ndarray, float]]) -> Recorder:
+                   at: dict[int, np.ndarray | tuple[np.ndarray, float]]) -> RecordingTask:
     """A task that sends (INJECT, x, fx=-1) through ``pipe`` during the given iterations."""
-    rec = Recorder()
+    rec = RecordingTask(sphere)
 
     def f(x: np.ndarray) -> float:
         iteration, index = divmod(len(rec.xs) - 1, popsize)
@@ -264,7 +236,7 @@ def injecting_task(pipe: ThreadPipe, popsize: int,
     return rec
 
 
-def populations(rec: Recorder, popsize: int) -> np.ndarray:
+def populations(rec: RecordingTask, popsize: int) -> np.ndarray:
     xs = np.array(rec.xs)
     return xs.reshape(-1, popsize, xs.shape[1])
 
@@ -273,7 +245,7 @@ X_INJ = np.array([0.25, -0.75, 0.5])
 
 
 def test_injection_updates_the_incumbent_only_by_default() -> None:
-    opt, pipe, _ = wired(sigma0=0.3, seed=7, popsize=6, maxiter=4)
+    opt, pipe, _ = wired_cma(sigma0=0.3, seed=7, popsize=6, maxiter=4)
     task = injecting_task(pipe, 6, {0: X_INJ})
     res = opt.minimize(task, [0.9] * 3, [(-1.0, 1.0)] * 3)
     assert res.fx == -1.0 and opt.incumbent["fx"] == -1.0
@@ -283,7 +255,7 @@ def test_injection_updates_the_incumbent_only_by_default() -> None:
 
 
 def test_forced_injection_is_in_the_next_population() -> None:
-    opt, pipe, _ = wired(sigma0=0.3, seed=7, popsize=6, maxiter=4, injection_interval=0,
+    opt, pipe, _ = wired_cma(sigma0=0.3, seed=7, popsize=6, maxiter=4, injection_interval=0,
                          force_injects=True)
     task = injecting_task(pipe, 6, {1: X_INJ})
     opt.minimize(task, [0.9] * 3, [(-1.0, 1.0)] * 3)
@@ -293,7 +265,7 @@ def test_forced_injection_is_in_the_next_population() -> None:
 
 
 def test_injection_interval_is_counted_in_iterations() -> None:
-    opt, pipe, _ = wired(sigma0=0.3, seed=7, popsize=6, maxiter=12, injection_interval=5,
+    opt, pipe, _ = wired_cma(sigma0=0.3, seed=7, popsize=6, maxiter=12, injection_interval=5,
                          force_injects=True)
     early, late, worse = (np.array([0.1, 0.1, 0.1]), np.array([-0.2, 0.3, -0.4]),
                           np.array([0.6, 0.6, 0.6]))
@@ -312,13 +284,13 @@ def test_injection_interval_is_counted_in_iterations() -> None:
 
 
 def test_unforced_injection_nudges_without_copying() -> None:
-    opt, pipe, _ = wired(sigma0=0.3, seed=7, popsize=6, maxiter=4, injection_interval=0,
+    opt, pipe, _ = wired_cma(sigma0=0.3, seed=7, popsize=6, maxiter=4, injection_interval=0,
                          force_injects=False)
     task = injecting_task(pipe, 6, {1: X_INJ})
     opt.minimize(task, [0.9] * 3, [(-1.0, 1.0)] * 3)
     pops = populations(task, 6)
     assert not np.any(np.all(np.isclose(pops[2], X_INJ), axis=-1))
-    reference, pipe2, _ = wired(sigma0=0.3, seed=7, popsize=6, maxiter=4)
+    reference, pipe2, _ = wired_cma(sigma0=0.3, seed=7, popsize=6, maxiter=4)
     plain = injecting_task(pipe2, 6, {})
     reference.minimize(plain, [0.9] * 3, [(-1.0, 1.0)] * 3)
     assert not np.allclose(populations(plain, 6)[2][0], pops[2][0])  # the nudge changed it
@@ -411,8 +383,8 @@ def test_pycma_option_names_are_checked_by_pycma() -> None:
 
 def test_checkpoint_round_trip_gives_the_same_next_population(tmp_path: Path) -> None:
     path = tmp_path / "opt.pkl"
-    opt, pipe, inbox = wired(sigma0=0.5, seed=10, maxiter=6)
-    task = Recorder()
+    opt, pipe, inbox = wired_cma(sigma0=0.5, seed=10, maxiter=6)
+    task = RecordingTask(sphere)
     popsize = 4 + int(3 * math.log(3))
 
     def f(x: np.ndarray) -> float:
@@ -429,12 +401,12 @@ def test_checkpoint_round_trip_gives_the_same_next_population(tmp_path: Path) ->
     loaded = CMAOptimizer.checkpoint_load(path, _opt_id=5)
     assert isinstance(loaded, CMAOptimizer) and loaded.is_restart and loaded.opt_id == 5
     assert loaded.n_iter == 2 and loaded.es is not None and loaded.es.countiter == 2
-    resumed = Recorder()
+    resumed = RecordingTask(sphere)
     res = loaded.minimize(resumed, [0.0] * 3, [(-1.0, 1.0)] * 3)  # x0, bounds: ignored
     np.testing.assert_array_equal(populations(resumed, popsize), uninterrupted[2:])
     assert res.success and res.stats is not None and res.stats["iterations"] == 6
     # after the resumed run ended, minimize() starts afresh
-    again = Recorder()
+    again = RecordingTask(sphere)
     loaded.minimize(again, [0.1] * 3, [(-1.0, 1.0)] * 3)
     np.testing.assert_array_equal(again.xs[0], [0.1] * 3)
 

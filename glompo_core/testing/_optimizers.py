@@ -1,72 +1,4 @@
-"""Helpers for testing GloMPO components and plugins, and the optimizer conformance kit.
-
-Fake manager view
------------------
-:class:`FakeManagerView` stands in for a running manager, so a stopper, exit
-condition, generator or selector can be tested without starting a run::
-
-    >>> import numpy as np
-    >>> from glompo_core.testing import FakeManagerView
-    >>> from glompo_core.exit_conditions import MaxFuncCalls
-    >>> MaxFuncCalls(fmax=10)(FakeManagerView(f_counter=12))
-    True
-
-Conformance kit for optimizers
-------------------------------
-Each ``check_*`` function takes an optimizer class and its initialisation arguments,
-drives the optimizer the way the manager does (a :class:`ThreadPipe` pair, a results
-queue and a pause event, the optimizer's loop in a thread of its own) and raises
-:class:`AssertionError` with a message saying what to fix. A check that does not apply
-raises :class:`unittest.SkipTest` (pytest reports it as skipped).
-
-================================  =========================================================
-check                             what it asserts
-================================  =========================================================
-``check_registered``              found by name in a given ``PluginManager`` (else skipped)
-``check_minimizes_sphere``        minimizes a 3-D sphere stand-alone; the result is its best
-``check_respects_bounds``         never evaluates a point outside the bounds it was given
-``check_pause``                   acknowledges a pause (key 1) and evaluates nothing paused
-``check_callstop``                ``Signal.STOP`` from another thread ends it within 2 s
-``check_inject``                  ``Signal.INJECT`` updates the incumbent
-``check_workers_population``      with ``workers`` > 1 it uses ``function.evaluate_population``
-``check_scaling``                 a short real GloMPOManager run maps bounds per ``scaling``
-``check_convergence_message``     it reports its own convergence with message key 0
-``check_checkpoint``              ``checkpoint_save``/``checkpoint_load`` round trip continues
-``check_nan_and_raise``           failed evaluations (NaN, +inf, raising) never crash or
-                                  hang it
-================================  =========================================================
-
-Every check ends within a bounded time, whatever the optimizer does: its waits have
-timeouts, the report of a failure is built without waiting on anything the optimizer
-may hold, and the check itself runs in a daemon thread that is given up (with the
-stack of the optimizer's thread in the report) if it does not end within
-``4 * timeout + 30`` seconds. Every check also verifies that the optimizer's
-``__init__`` calls ``super().__init__(...)`` with the manager's runtime arguments.
-
-Use it in the tests of a plugin (opt-in: nothing is registered with pytest unless a
-test module calls :func:`parametrize_with_checks`)::
-
-    from glompo_core.testing import parametrize_with_checks
-    from glompo_core.plugins import PluginManager
-    import my_plugin.hooks
-    from my_plugin import MyOptimizer
-
-    PM = PluginManager(load_entrypoints=False, plugins=[("mine", my_plugin.hooks)])
-
-    @parametrize_with_checks(
-        [(MyOptimizer, {"seed": 1}, {"maxiter": 20})],   # class, init kwargs, converge kwargs
-        plugin_manager=PM)
-    def test_conformance(optimizer, check):
-        check(optimizer)
-
-Each entry is a class, ``(class, init_kwargs)`` or ``(class, init_kwargs,
-converge_kwargs)``; ``converge_kwargs`` are added to ``init_kwargs`` by
-:func:`check_convergence_message` only, for optimizers that never converge by
-themselves with their usual settings (e.g. ``{"iters": 5}``). Put a ``seed`` in
-``init_kwargs`` so that the checks are reproducible. ``skip=("check_checkpoint",)``
-leaves checks out. Without pytest, :func:`check_optimizer` runs every check and
-raises the first failure.
-"""
+"""The conformance kit for optimizers (see :mod:`glompo_core.testing`)."""
 
 from __future__ import annotations
 
@@ -79,81 +11,25 @@ import threading
 import time
 import traceback
 import unittest
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
-from glompo_core.optimizerlogger import BaseLogger
-from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
-from glompo_core.result import Result
+from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal
+from glompo_core.testing._harness import BatchRecordingTask as _BatchTask
+from glompo_core.testing._harness import RecordingTask as _Task
+from glompo_core.testing._harness import Wired as _Wired
+from glompo_core.testing._harness import wires as _wires
 
 if TYPE_CHECKING:
     from glompo_core.plugins import PluginManager
-
-__all__ = [
-    "ALL_CHECKS",
-    "FakeManagerView",
-    "check_callstop",
-    "check_checkpoint",
-    "check_convergence_message",
-    "check_inject",
-    "check_minimizes_sphere",
-    "check_nan_and_raise",
-    "check_optimizer",
-    "check_pause",
-    "check_registered",
-    "check_respects_bounds",
-    "check_scaling",
-    "check_workers_population",
-    "parametrize_with_checks",
-]
-
-
-@dataclass
-class FakeManagerView:
-    """A plain-data stand-in for :class:`~glompo_core.protocols.ManagerView`.
-
-    Every attribute can be set at construction; ``opt_log`` defaults to an empty
-    :class:`BaseLogger` over ``bounds``.
-    """
-
-    bounds: Any = ((-1.0, 1.0), (-1.0, 1.0))
-    f_counter: int = 0
-    o_counter: int = 0
-    converged: int = 0
-    opt_crashed: bool = False
-    stopped_opts: dict[int, float] = field(default_factory=dict)
-    hunt_counter: int = 0
-    t_start: float | None = None
-    t_used: float = 0.0
-    max_jobs: int = 1
-    last_opt_spawn: tuple[int, int] = (0, 0)
-    result: Result = field(default_factory=Result)
-    task: Any = None
-    opt_log: BaseLogger = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        self.bounds = np.asarray(self.bounds, dtype=float)
-        # the field's default is None (see its declaration): give the empty log here
-        if cast("BaseLogger | None", self.opt_log) is None:
-            self.opt_log = BaseLogger(self.n_parms)
-
-    @property
-    def n_parms(self) -> int:
-        """Number of parameters (rows of ``bounds``)."""
-        return len(self.bounds)
-
-
-# =============================================================================== the harness
 
 #: Bounds of the stand-alone checks for optimizers without a declared scaling.
 _BOUNDS = np.array([(-2.0, 3.0), (-1.0, 4.0), (-3.0, 2.0)])
 #: Bounds of the task in :func:`check_scaling` (task units).
 _TASK_BOUNDS = np.array([(10.0, 20.0), (-5.0, -1.0), (100.0, 300.0)])
-_STOP_REASON = "conformance check: evaluation budget used"
 
 
 class _TaskFailure(RuntimeError):
@@ -174,177 +50,6 @@ def _check_bounds_for(cls: type) -> np.ndarray:
     return _BOUNDS.copy()
 
 
-class _Inbox:
-    """The optimizer's ``_results_queue``: keeps every message for inspection.
-
-    No lock: ``list.append`` and copying a list are atomic, so the check's thread never
-    waits on anything the optimizer's thread could hold.
-    """
-
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-        self._arrived = threading.Event()
-
-    def put(self, item: Any) -> None:
-        self._items.append(item)
-        self._arrived.set()
-
-    @property
-    def items(self) -> list[Any]:
-        return self._items.copy()
-
-    def keys(self) -> list[int]:
-        return [m.key for m in self.items if isinstance(m, ManagerMessage)]
-
-    def wait_for_key(self, key: int, timeout: float) -> bool:
-        """Wait until a :class:`ManagerMessage` with ``key`` arrived; return whether it did."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._arrived.clear()
-            if any(isinstance(m, ManagerMessage) and m.key == key for m in self.items):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self._arrived.wait(min(remaining, 0.05))
-
-
-class _Task:
-    """The function given to the optimizer: records evaluations, may sleep, fail or stop it.
-
-    Once ``budget`` evaluations are made it sends ``Signal.STOP`` through ``pipe`` (once),
-    as a manager's stopper would. With ``hold_at``, evaluation number ``hold_at`` (and
-    every later one) waits until :attr:`released` is set (at most ``hold_timeout``
-    seconds): the check then knows the optimizer is inside that evaluation, however
-    slowly the machine schedules the check's own thread.
-    """
-
-    def __init__(self, f: Callable[[np.ndarray], float], *, delay: float = 0.0,
-                 budget: int | None = None, pipe: ThreadPipe | None = None,
-                 hold_at: int | None = None, hold_timeout: float = 60.0) -> None:
-        self.f = f
-        self.delay = delay
-        self.budget = budget
-        self.pipe = pipe
-        self.lock = threading.Lock()
-        self.xs: list[np.ndarray] = []
-        self.fxs: list[float] = []
-        self.stop_sent = False
-        self.hold_at = hold_at
-        self.hold_timeout = hold_timeout
-        self.released = threading.Event()
-        self._started = 0
-
-    @property
-    def n_evals(self) -> int:
-        """Evaluations made so far; read without the lock (the optimizer's threads may hold
-        it, or starve the check's thread of it, for as long as they like)."""
-        return len(self.xs)
-
-    def _evaluate(self, x: Any) -> float:
-        point = np.array(x, dtype=float).ravel()
-        if self.hold_at is not None:
-            with self.lock:
-                self._started += 1
-                hold = self._started >= self.hold_at
-            if hold:
-                self.released.wait(self.hold_timeout)
-        if self.delay:
-            time.sleep(self.delay)
-        with self.lock:
-            self.xs.append(point)
-            n = len(self.xs)
-        if self.budget is not None and n >= self.budget and self.pipe is not None:
-            with self.lock:
-                send = not self.stop_sent
-                self.stop_sent = True
-            if send:
-                self.pipe.send((Signal.STOP, _STOP_REASON))
-        fx = float(self.f(point))
-        with self.lock:
-            self.fxs.append(fx)
-        return fx
-
-    def __call__(self, x: Sequence[float]) -> float:
-        return self._evaluate(x)
-
-    def wait_for_evals(self, n: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.n_evals < n:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
-
-
-class _BatchTask(_Task):
-    """A :class:`_Task` which also offers ``evaluate_population`` (as the manager's wrapper)."""
-
-    def __init__(self, f: Callable[[np.ndarray], float], **kwargs: Any) -> None:
-        super().__init__(f, **kwargs)
-        self.batches: list[int] = []
-        self.single_calls = 0
-
-    def __call__(self, x: Sequence[float]) -> float:
-        with self.lock:
-            self.single_calls += 1
-        return self._evaluate(x)
-
-    def evaluate_population(self, xs: Sequence[Sequence[float]]) -> list[float]:
-        rows = np.atleast_2d(np.asarray(xs, dtype=float))
-        with self.lock:
-            self.batches.append(len(rows))
-        return [self._evaluate(x) for x in rows]
-
-
-@dataclass
-class _Wired:
-    """An optimizer wired as the manager wires it, and the manager's ends of the wires."""
-
-    opt: Any
-    pipe: ThreadPipe
-    inbox: _Inbox
-    pause: threading.Event
-    result: Any = None
-    error: BaseException | None = None
-    thread: threading.Thread | None = None
-
-    def start(self, task: Callable[[Sequence[float]], float], x0: np.ndarray,
-              bounds: np.ndarray) -> None:
-        """Run ``minimize`` in a daemon thread."""
-        bounds_arg = [tuple(b) for b in bounds.tolist()]
-
-        def target() -> None:
-            try:
-                self.result = self.opt.minimize(task, x0.copy(), bounds_arg)
-            except BaseException as exc:
-                self.error = exc
-
-        self.thread = threading.Thread(target=target, daemon=True,
-                                       name=f"glompo-conformance-{_name(type(self.opt))}")
-        self.thread.start()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for ``minimize`` to end; return whether it did."""
-        assert self.thread is not None
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
-
-    def stop(self, timeout: float) -> bool:
-        """Send ``Signal.STOP`` (releasing a pause) and wait for ``minimize`` to end."""
-        self.pipe.send((Signal.STOP, "conformance check: stop"))
-        self.pause.set()
-        return self.join(timeout)
-
-
-def _wires() -> tuple[ThreadPipe, ThreadPipe, _Inbox, threading.Event]:
-    """The manager's end and the optimizer's end of a pipe, a results queue, a pause event."""
-    manager_end, opt_end = ThreadPipe.pair()
-    pause = threading.Event()
-    pause.set()
-    return manager_end, opt_end, _Inbox(), pause
-
-
 def _wire(cls: type, init_kwargs: Mapping[str, Any] | None, *, opt_id: int = 1,
           workers: int | None = None) -> _Wired:
     """Build ``cls`` with the manager's runtime arguments (as ``GloMPOManager`` does)."""
@@ -362,7 +67,6 @@ def _wire(cls: type, init_kwargs: Mapping[str, Any] | None, *, opt_id: int = 1,
     _check_base_init(cls, opt, {"_opt_id": opt_id, "_signal_pipe": opt_end,
                                 "_results_queue": inbox, "_pause_signal": pause})
     return _Wired(opt, manager_end, inbox, pause)
-
 
 #: Attributes :meth:`BaseOptimizer.__init__` sets, by which its call is recognised.
 _BASE_ATTRS = ("_opt_id", "_signal_pipe", "_results_queue", "_pause_signal", "incumbent",
