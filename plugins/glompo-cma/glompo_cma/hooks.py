@@ -1,8 +1,8 @@
 """GloMPO hook implementations of glompo-cma (the ``cma`` entry point of group ``glompo``).
 
 Only ``@hookimpl`` functions live here. Importing this module imports neither
-:mod:`cma` nor :mod:`glompo_cma.optimizer`: the optimizer class is imported when the
-registration hook runs.
+:mod:`cma` nor :mod:`glompo_cma.optimizer`: the classes are imported when the
+registration hooks run (and they do not import :mod:`cma` either).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from glompo_core import hookimpl
 
-__all__ = ["glompo_register_optimizers"]
+__all__ = ["glompo_register_optimizers", "glompo_register_selectors"]
 
 
 @hookimpl
@@ -20,3 +20,11 @@ def glompo_register_optimizers(register: Callable[..., None]) -> None:
     from glompo_cma.optimizer import CMAOptimizer
 
     register("CMAOptimizer", CMAOptimizer, aliases=("cma",))
+
+
+@hookimpl
+def glompo_register_selectors(register: Callable[..., None]) -> None:
+    """Register :class:`~glompo_cma.selector.CMAPopulationSelector` (alias ``bipop``)."""
+    from glompo_cma.selector import CMAPopulationSelector
+
+    register("CMAPopulationSelector", CMAPopulationSelector, aliases=("bipop",))

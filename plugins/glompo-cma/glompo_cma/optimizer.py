@@ -21,7 +21,7 @@ from glompo_core.result import MinimizeResult
 if TYPE_CHECKING:
     import cma
 
-__all__ = ["SAMPLERS", "CMAOptimizer", "load_covariances"]
+__all__ = ["SAMPLERS", "CMAOptimizer", "load_covariances", "relative_step"]
 
 #: Allowed values of ``sampler``: pycma's full covariance matrix, or a restricted
 #: covariance model of :mod:`cma.restricted_gaussian_sampler`.
@@ -34,6 +34,44 @@ _OWN_OPTIONS = ("minsigma", "maxsigma", "storeC")
 COVARIANCE_FILE = "cma_C.npy"
 
 _NPY_HEADER_BYTES = 256  # fixed size of the .npy header of the covariance file
+
+_DEFAULT_SIGMA0 = 0.05  # the spec's default of sigma0
+
+
+def relative_step(sigma_rel: float, bounds: Sequence[tuple[float, float]] | np.ndarray,
+                  ) -> tuple[float, np.ndarray | None]:
+    """pycma's ``sigma0`` and ``CMA_stds`` for a step size relative to the box.
+
+    Every parameter's initial standard deviation is ``sigma_rel`` times the width of its
+    bounds: ``sigma0 = sigma_rel * max(width)`` and, when the widths differ,
+    ``CMA_stds = width / max(width)`` (pycma multiplies ``sigma0`` by them per
+    coordinate).
+
+    Parameters
+    ----------
+    sigma_rel
+        The step size as a fraction of the box width (> 0).
+    bounds
+        ``(min, max)`` of each parameter, in the units the optimizer searches in.
+
+    Returns
+    -------
+    tuple
+        ``(sigma0, CMA_stds)``; ``CMA_stds`` is None when all widths are equal.
+
+    Examples
+    --------
+    >>> relative_step(0.2, [(-5.0, 5.0), (-5.0, 5.0)])
+    (2.0, None)
+    >>> sigma0, stds = relative_step(0.25, [(0.0, 4.0), (10.0, 12.0)])
+    >>> sigma0, stds.tolist()
+    (1.0, [1.0, 0.5])
+    """
+    b = np.asarray(bounds, dtype=float)
+    width = b[:, 1] - b[:, 0]
+    widest = float(np.max(width))
+    stds = None if np.all(width == widest) else width / widest
+    return float(sigma_rel) * widest, stds
 
 
 def _is_real(value: Any) -> bool:
@@ -116,7 +154,8 @@ class CMAOptimizer(BaseOptimizer):
     sigma0
         Initial standard deviation of the multivariate normal distribution from which
         trials are drawn, in the units of the parameters (> 0). One value for all
-        parameters, so all parameters should be scaled alike.
+        parameters, so all parameters should be scaled alike. Ignored when
+        ``sigma_rel`` is given.
     sampler
         ``'full'`` (pycma's full covariance matrix), ``'GaussVDSampler'`` (VD-CMA) or
         ``'GaussVkDSampler'`` (VkD-CMA): restricted covariance models, linear in the
@@ -135,6 +174,16 @@ class CMAOptimizer(BaseOptimizer):
         None: injections from the manager only update the incumbent. An integer:
         an injection is also passed to CMA-ES if at least that many iterations
         passed since the last one passed to it.
+    sigma_rel
+        The initial step size as a fraction of the box (> 0), so that no number of the
+        run depends on the task's units: each parameter's initial standard deviation
+        is ``sigma_rel`` times the width of its bounds (pycma's ``sigma0`` is
+        ``sigma_rel * max(width)`` and ``CMA_stds`` is ``width / max(width)`` when the
+        widths differ; see :func:`relative_step`). The box is the one the optimizer
+        searches in: the task's bounds (``scaling = None``), or the unit box of a
+        scaled subclass, which maps back to the same fraction of the task's box. 0.2 to
+        0.3 suits a global search from a random ``x0``. Give ``sigma0`` or
+        ``sigma_rel``, not both.
     workers, seed
         See :class:`~glompo_core.optimizers.BaseOptimizer`. ``seed`` seeds the
         optimizer's own random generator: a seeded optimizer repeats exactly,
@@ -153,7 +202,8 @@ class CMAOptimizer(BaseOptimizer):
     Raises
     ------
     ValueError
-        An unknown sampler, ``sigma0 <= 0``, ``popsize < 2`` (``< 4`` with
+        An unknown sampler, ``sigma0 <= 0``, ``sigma_rel <= 0``, both ``sigma0`` and
+        ``sigma_rel`` (or ``sigma_rel`` and ``CMA_stds``), ``popsize < 2`` (``< 4`` with
         ``'GaussVkDSampler'``), ``storeC`` without
         ``keep_files`` or with a restricted sampler, an unknown pycma option, bad
         ``minsigma``/``maxsigma``/``injection_interval``, or ``bounds`` in
@@ -219,7 +269,7 @@ class CMAOptimizer(BaseOptimizer):
         _is_log_detailed: bool = False,
         _workers: int = 1,
         _backend: str = "threads",
-        sigma0: float = 0.05,
+        sigma0: float = _DEFAULT_SIGMA0,
         sampler: str = "full",
         verbose: bool = True,
         keep_files: str | os.PathLike[str] | None = None,
@@ -228,12 +278,21 @@ class CMAOptimizer(BaseOptimizer):
         *,
         workers: int | None = None,
         seed: int | None = None,
+        sigma_rel: float | None = None,
         **cmasettings: Any,
     ) -> None:
         super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
                          _workers, _backend, workers=workers, seed=seed)
         if not _is_real(sigma0) or not math.isfinite(sigma0) or sigma0 <= 0:
             raise ValueError(f"sigma0 must be a finite number > 0, got sigma0={sigma0!r}")
+        if sigma_rel is not None:
+            if not _is_real(sigma_rel) or not math.isfinite(sigma_rel) or sigma_rel <= 0:
+                raise ValueError("sigma_rel must be a finite number > 0 (a fraction of the box "
+                                 f"width, e.g. 0.2), got sigma_rel={sigma_rel!r}")
+            if sigma0 != _DEFAULT_SIGMA0:
+                raise ValueError(f"give sigma0 (task units) or sigma_rel (a fraction of the box "
+                                 f"width), not both; got sigma0={sigma0!r} and "
+                                 f"sigma_rel={sigma_rel!r}")
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(map(repr, SAMPLERS))}; "
                              f"got sampler={sampler!r}")
@@ -249,6 +308,9 @@ class CMAOptimizer(BaseOptimizer):
         if "bounds" in settings:
             raise ValueError("bounds cannot be given in **cmasettings: the bounds passed to "
                              "minimize() are given to pycma")
+        if sigma_rel is not None and "CMA_stds" in settings:
+            raise ValueError("sigma_rel sets pycma's CMA_stds from the box widths; give "
+                             "sigma_rel or CMA_stds, not both")
         popsize = settings.get("popsize")
         if popsize is not None and (not _is_int(popsize) or popsize < 2):
             raise ValueError(f"popsize must be an integer >= 2, got popsize={popsize!r}")
@@ -270,6 +332,7 @@ class CMAOptimizer(BaseOptimizer):
                                 f" from workers={self.workers}: give popsize"))
 
         self.sigma0 = float(sigma0)
+        self.sigma_rel = None if sigma_rel is None else float(sigma_rel)
         self.sampler = sampler
         self.verbose = bool(verbose)
         self.keep_files = None if keep_files is None else Path(keep_files)
@@ -356,8 +419,13 @@ class CMAOptimizer(BaseOptimizer):
         if self.keep_files is not None:
             self.keep_files.mkdir(parents=True, exist_ok=True)
         self._bounds = b
-        self._es = cma.CMAEvolutionStrategy(x.tolist(), self.sigma0,
-                                            self._pycma_options(len(x), b))
+        opts = self._pycma_options(len(x), b)
+        sigma = self.sigma0
+        if self.sigma_rel is not None:
+            sigma, stds = relative_step(self.sigma_rel, b)
+            if stds is not None:
+                opts["CMA_stds"] = stds.tolist()
+        self._es = cma.CMAEvolutionStrategy(x.tolist(), sigma, opts)
         self._es.inject([self._genotype(x)], force=True)  # x0 is in the first population
         self.incumbent = {"x": None, "fx": float("inf")}
         self.n_iter = 0

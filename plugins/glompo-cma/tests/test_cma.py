@@ -72,7 +72,8 @@ def test_registered_through_the_installed_entry_point() -> None:
     assert pm.get("optimizer", "cma") is CMAOptimizer
     info = next(p for p in pm.plugins() if p.name == "cma")
     assert (info.status, info.distribution, info.version) == ("active", "glompo-cma", __version__)
-    assert info.components == {"optimizer": ["CMAOptimizer"]}
+    assert info.components == {"optimizer": ["CMAOptimizer"],
+                               "selector": ["CMAPopulationSelector"]}
 
 
 def test_one_version_and_the_core_dependency() -> None:

@@ -1,0 +1,320 @@
+"""CMAPopulationSelector: IPOP/BIPOP restarts of CMA-ES spread over the optimizers a run starts.
+
+pycma's restart strategies (``cma.fmin2(..., restarts=9, incpopsize=2, bipop=True)``)
+run CMA-ES again and again, one run after the other. This selector is their managed
+analogue: every optimizer the manager starts is one such run, and several run at once
+(one per free slot). Which population each one gets follows the BIPOP rule, counted in
+the evaluations each regime has spent (running optimizers included).
+
+Importing this module does not import :mod:`cma`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from glompo_cma.optimizer import CMAOptimizer, _is_real
+from glompo_core.budget import optimizer_budget, run_budget
+from glompo_core.exit_conditions import MaxFuncCalls
+from glompo_core.selectors import BaseSelector, OptimizerSpec, SpawnControl
+
+if TYPE_CHECKING:
+    from glompo_core.optimizerlogger import BaseLogger
+    from glompo_core.plugins import PluginManager
+    from glompo_core.protocols import ManagerView
+    from glompo_core.selectors.baseselector import AvailOpt
+
+__all__ = ["DEFAULT_SIGMA_REL", "CMAPopulationSelector", "Start"]
+
+SpawnArg = SpawnControl | list[SpawnControl] | tuple[SpawnControl, ...] | None
+
+#: ``sigma_rel`` of the started optimizers when their ``init`` gives neither ``sigma0`` nor
+#: ``sigma_rel`` (pycma's BBOB experiments use ``sigma0=2`` on the box [-5, 5]).
+DEFAULT_SIGMA_REL = 0.2
+
+#: The regimes of :class:`Start`: the first run (default population; BIPOP counts it in
+#: the small budget), small-population runs and large-population runs.
+REGIMES = ("first", "small", "large")
+
+
+@dataclass(frozen=True)
+class Start:
+    """One optimizer the selector started, and why.
+
+    Attributes
+    ----------
+    opt_id
+        The manager's identifier of the optimizer.
+    regime
+        ``'first'``, ``'small'`` or ``'large'``.
+    popsize
+        Its population size.
+    sigma_factor
+        The factor applied to the base step size (1 but in small runs:
+        ``0.01 ** U(0, 1)``).
+    maxfevals
+        The evaluations the run may use (pycma's ``maxfevals``), or None for no limit
+        beyond pycma's own termination criteria.
+    large_index
+        For large runs, their number ``i`` (1, 2, ...): the wanted population is
+        ``popsize0 * incpopsize ** i`` (before the budget cap); for small runs, the
+        number of large runs started before it.
+    """
+
+    opt_id: int
+    regime: str
+    popsize: int
+    sigma_factor: float
+    maxfevals: int | None
+    large_index: int
+
+
+class CMAPopulationSelector(BaseSelector):
+    """Start CMA-ES with the default population, then larger ones, interleaved with small ones.
+
+    The managed analogue of IPOP- and BIPOP-CMA-ES (Auger & Hansen 2005; Hansen 2009):
+    each optimizer the manager starts is one CMA-ES run. When a slot is free (an
+    earlier run converged by CMA-ES's own criteria, or a stopper such as
+    ``BestUnmoving`` ended it), the next run is chosen by these rules, where ``s`` and
+    ``l`` are the evaluations spent so far by the runs of the small and the large regime
+    (running optimizers included, the first run counted as small):
+
+    1. The first run has the default population ``popsize0`` and the base step size.
+    2. With ``bipop`` off (IPOP), every later run is large.
+    3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large.
+       While nothing is spent yet (the first round of a run with several slots) the
+       regimes alternate, small (the first run) first.
+    4. The ``i``-th large run has ``popsize0 * incpopsize ** i`` (i = 1, 2, ...), capped
+       so that its share of the run's budget (:func:`glompo_core.budget.optimizer_budget`)
+       allows ``min_generations`` generations, and never below ``popsize0``.
+    5. A small run draws ``u, v`` uniform in [0, 1): its step size is the base one times
+       ``0.01 ** u``, its population ``int(popsize0 * (incpopsize ** k) ** (v ** 2))`` with
+       ``k`` the large runs started so far, and it may use ``l / 2`` evaluations (pycma's
+       ``maxfevals``; no limit while ``l`` is 0).
+
+    Parameters
+    ----------
+    *avail_opts
+        At most one optimizer: :class:`~glompo_cma.CMAOptimizer` (or a subclass, or its
+        name) with the ``init`` and ``call`` arguments shared by every run (default
+        ``CMAOptimizer`` with no arguments). Its ``popsize`` (if given) is ``popsize0``,
+        else it is CMAOptimizer's default (``workers`` if > 1, else
+        ``4 + int(3 * ln(d))``). The base step size is its ``sigma_rel`` or ``sigma0``;
+        if it gives neither, ``sigma_rel = 0.2`` (:data:`DEFAULT_SIGMA_REL`).
+    bipop
+        True (or 1): BIPOP, equal budgets for both regimes; a number r > 0: small runs
+        while ``s < r * max(1, l)``; False (or 0): IPOP, no small runs.
+    incpopsize
+        Factor between the populations of successive large runs (> 1; pycma's default 2).
+    min_generations
+        Generations a large run's budget share must allow (an integer >= 1). Default:
+        ``10 * d``.
+    budget
+        The run's evaluation budget. None: derived from the run's exit conditions by
+        :func:`glompo_core.budget.run_budget` when the manager's view has
+        ``exit_conditions``; with no budget known, large populations are not capped.
+    allow_spawn
+        Optional :class:`~glompo_core.selectors.SpawnControl` (or list of them).
+    plugin_manager
+        Where an optimizer given by name is looked up.
+
+    Attributes
+    ----------
+    starts : list of Start
+        Every optimizer started by this selector, in order.
+
+    Raises
+    ------
+    TypeError
+        The optimizer is not a CMAOptimizer.
+    ValueError
+        More than one optimizer, or a bad ``bipop``, ``incpopsize``,
+        ``min_generations`` or ``budget``.
+
+    Notes
+    -----
+    What the selector does not decide: the starting point (the run's generator, by
+    default uniform in the bounds, as BIPOP's randomized ``x0``), when a run ends (CMA-ES's
+    termination criteria -- ``tolfun``, ``tolx``, ``tolstagnation``, ... -- and the run's
+    stoppers), and the end of the run (its exit conditions).
+
+    References
+    ----------
+    Auger, A., Hansen, N. (2005). A restart CMA evolution strategy with increasing
+    population size. IEEE CEC 2005, 1769-1776.
+
+    Hansen, N. (2009). Benchmarking a BI-population CMA-ES on the BBOB-2009 function
+    testbed. GECCO 2009 workshops, 2389-2396.
+
+    Examples
+    --------
+    >>> from glompo_core.testing import FakeManagerView
+    >>> selector = CMAPopulationSelector(("CMAOptimizer", {"verbose": False}), budget=20_000)
+    >>> selector.set_seed(1)
+    >>> view = FakeManagerView(bounds=[(-5.0, 5.0)] * 10, max_jobs=4)
+    >>> for opt_id in (1, 2, 3, 4):   # the first round: nothing spent yet
+    ...     view.o_counter = opt_id - 1
+    ...     cls, init, call = selector.select_optimizer(view, view.opt_log, 4)
+    >>> [(start.regime, start.popsize) for start in selector.starts]
+    [('first', 10), ('large', 20), ('small', 18), ('large', 40)]
+    """
+
+    def __init__(self, *avail_opts: AvailOpt, bipop: bool | float = True,
+                 incpopsize: float = 2.0, min_generations: int | None = None,
+                 budget: int | None = None, allow_spawn: SpawnArg = None,
+                 plugin_manager: PluginManager | None = None) -> None:
+        if len(avail_opts) > 1:
+            raise ValueError(f"CMAPopulationSelector starts one kind of optimizer (CMA-ES with "
+                             f"different populations); give at most one, got {len(avail_opts)}")
+        super().__init__(*(avail_opts or (CMAOptimizer,)), allow_spawn=allow_spawn,
+                         plugin_manager=plugin_manager)
+        cls = self.avail_opts[0][0]
+        if not issubclass(cls, CMAOptimizer):
+            raise TypeError(f"CMAPopulationSelector starts CMA-ES only: give CMAOptimizer (or "
+                            f"a subclass of it), got {cls.__name__}")
+        self.bipop: float = _ratio(bipop)
+        if not _is_real(incpopsize) or not math.isfinite(incpopsize) or incpopsize <= 1:
+            raise ValueError(f"incpopsize must be a number > 1 (e.g. 2: each large population "
+                             f"doubles), got incpopsize={incpopsize!r}")
+        self.incpopsize = float(incpopsize)
+        self.min_generations: int | None = None if min_generations is None else \
+            _whole(min_generations, "min_generations")
+        self.budget: int | None = None if budget is None else _whole(budget, "budget")
+        self.starts: list[Start] = []
+        self._pending: tuple[Start, OptimizerSpec] | None = None
+        self._warned_no_budget: bool = False
+
+    # -- accounting -----------------------------------------------------------------------
+    def spent(self, log: BaseLogger) -> dict[str, int]:
+        """Evaluations spent by the runs of each regime (``'small'`` includes the first run).
+
+        Parameters
+        ----------
+        log
+            The run's log (``log.len(opt_id)`` counts every evaluation of an optimizer).
+        """
+        totals = {"small": 0, "large": 0}
+        known = set(log.opt_ids)
+        for start in self.starts:
+            if start.opt_id in known:
+                totals["large" if start.regime == "large" else "small"] += log.len(start.opt_id)
+        return totals
+
+    def popsize0(self, n_parms: int) -> int:
+        """The default population: the optimizer's ``popsize``, else CMAOptimizer's rule."""
+        init = self.avail_opts[0][1]
+        if init.get("popsize") is not None:
+            return int(init["popsize"])
+        workers = int(init.get("workers", 1))
+        return workers if workers > 1 else 4 + int(3 * math.log(n_parms))
+
+    def _share(self, manager: ManagerView, workers: int) -> int | None:
+        """One optimizer's share of what the run has left (None if no budget is known)."""
+        exit_conditions = MaxFuncCalls(fmax=self.budget) if self.budget is not None else \
+            getattr(manager, "exit_conditions", None)
+        if run_budget(exit_conditions) is None:
+            if not self._warned_no_budget:
+                self._warned_no_budget = True
+                self.logger.info("CMAPopulationSelector: the run's budget is not known (give "
+                                 "budget=...); large populations are not capped")
+            return None
+        return optimizer_budget(exit_conditions, manager.f_counter, manager.max_jobs, workers)
+
+    # -- the rule -------------------------------------------------------------------------
+    def _regime(self, spent: dict[str, int]) -> str:
+        if not self.starts:
+            return "first"
+        if self.bipop == 0:
+            return "large"
+        small, large = spent["small"], spent["large"]
+        if small == 0 and large == 0:  # the first round: alternate, small first
+            n_large = sum(start.regime == "large" for start in self.starts)
+            return "small" if len(self.starts) - n_large <= n_large else "large"
+        return "small" if small < self.bipop * max(1, large) else "large"
+
+    def _plan(self, manager: ManagerView, log: BaseLogger) -> tuple[Start, OptimizerSpec]:
+        cls, base, call = self.avail_opts[0]
+        init = dict(base)
+        workers = int(init.get("workers", 1))
+        popsize0 = self.popsize0(manager.n_parms)
+        spent = self.spent(log)
+        regime = self._regime(spent)
+        n_large = sum(start.regime == "large" for start in self.starts)
+        factor, maxfevals, index = 1.0, None, n_large
+        if regime == "large":
+            index = n_large + 1
+            popsize = round(popsize0 * self.incpopsize ** index)
+            share = self._share(manager, workers)
+            if share is not None:
+                generations = self.min_generations or 10 * manager.n_parms
+                popsize = min(popsize, share // generations)
+            popsize = max(popsize0, popsize)
+        elif regime == "small":
+            u, v = self.rng.random(2)
+            factor = float(0.01 ** u)
+            popsize = max(2, int(popsize0 * (self.incpopsize ** n_large) ** (v * v)))
+            if spent["large"] > 0:
+                maxfevals = max(popsize, spent["large"] // 2)
+        else:
+            popsize = popsize0
+        init["popsize"] = popsize
+        if "sigma_rel" in init:
+            init["sigma_rel"] = float(init["sigma_rel"]) * factor
+        elif "sigma0" in init:
+            init["sigma0"] = float(init["sigma0"]) * factor
+        else:
+            init["sigma_rel"] = DEFAULT_SIGMA_REL * factor
+        if maxfevals is not None:
+            own = init.get("maxfevals")
+            init["maxfevals"] = maxfevals if own is None else min(int(own), maxfevals)
+        start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=popsize,
+                      sigma_factor=factor, maxfevals=maxfevals, large_index=index)
+        return start, (cls, init, dict(call))
+
+    def choose(self, manager: ManagerView, log: BaseLogger) -> OptimizerSpec:
+        """Propose the next run (the same one again until it is started)."""
+        if self._pending is None or self._pending[0].opt_id != manager.o_counter + 1:
+            self._pending = self._plan(manager, log)
+        return self._pending[1]
+
+    def commit(self, choice: OptimizerSpec) -> None:
+        """Record the proposed run as started (it becomes optimizer ``o_counter + 1``)."""
+        assert self._pending is not None
+        start = self._pending[0]
+        self.starts.append(start)
+        self._pending = None
+        self.logger.info("optimizer %d: CMA-ES %s run, popsize %d, step x%.3g%s",
+                         start.opt_id, start.regime, start.popsize, start.sigma_factor,
+                         "" if start.maxfevals is None else f", maxfevals {start.maxfevals}")
+
+    def __str__(self) -> str:
+        cls, init, call = self.avail_opts[0]
+        parts = [f"{key}={val!r}" for key, val in (("init", init), ("call", call)) if val]
+        spec = f"{cls.__name__}({', '.join(parts)})" if parts else cls.__name__
+        args = [spec, f"bipop={self.bipop:g}", f"incpopsize={self.incpopsize:g}"]
+        if self.min_generations is not None:
+            args.append(f"min_generations={self.min_generations}")
+        if self.budget is not None:
+            args.append(f"budget={self.budget}")
+        if self.allow_spawn:
+            args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
+        return f"CMAPopulationSelector({', '.join(args)})"
+
+
+def _whole(value: Any, name: str) -> int:
+    """``int(value)`` for a whole number >= 1 (an integral float is accepted)."""
+    if not _is_real(value) or not math.isfinite(value) or value != int(value) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {name}={value!r}")
+    return int(value)
+
+
+def _ratio(bipop: Any) -> float:
+    """The small regime's budget relative to the large one's, from ``bipop``."""
+    if isinstance(bipop, bool):
+        return 1.0 if bipop else 0.0
+    if not _is_real(bipop) or not math.isfinite(bipop) or bipop < 0:
+        raise ValueError(f"bipop must be True, False or a number >= 0 (the small regime's "
+                         f"budget relative to the large one's), got bipop={bipop!r}")
+    return float(bipop)

@@ -1,0 +1,260 @@
+"""CMAPopulationSelector (glompo-cma): IPOP/BIPOP regimes across the optimizers a run starts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import glompo_cma.hooks
+import numpy as np
+import pytest
+from glompo_cma import CMAOptimizer, CMAPopulationSelector
+from glompo_cma.selector import DEFAULT_SIGMA_REL
+
+from glompo_core import GloMPOManager
+from glompo_core.benchmarks import Rastrigin
+from glompo_core.exit_conditions import MaxFuncCalls
+from glompo_core.optimizers import RandomOptimizer
+from glompo_core.plugins import PluginManager
+from glompo_core.runfile import load_run_file
+from glompo_core.stoppers import BestUnmoving
+from glompo_core.testing import FakeManagerView
+
+PM = PluginManager(load_entrypoints=False, plugins=[("cma", glompo_cma.hooks)])
+QUIET = (CMAOptimizer, {"verbose": False})
+
+
+def view10(**kwargs: Any) -> FakeManagerView:
+    """A 10-D view (popsize0 = 4 + int(3 ln 10) = 10) with four slots."""
+    return FakeManagerView(bounds=[(-5.0, 5.0)] * 10, max_jobs=kwargs.pop("max_jobs", 4),
+                           **kwargs)
+
+
+def start(selector: CMAPopulationSelector, view: FakeManagerView,
+          slots: int = 4) -> dict[str, Any]:
+    """Ask the selector for the next optimizer and 'start' it: return its init kwargs."""
+    choice = selector.select_optimizer(view, view.opt_log, slots)
+    assert isinstance(choice, tuple)
+    cls, init, _call = choice
+    assert cls is CMAOptimizer
+    view.o_counter += 1
+    view.opt_log.add_optimizer(view.o_counter, cls.__name__, 0.0)
+    return init
+
+
+def spend(view: FakeManagerView, opt_id: int, n: int) -> None:
+    """Record ``n`` evaluations of optimizer ``opt_id`` in the view's log."""
+    first = view.f_counter + 1
+    view.opt_log.put_iteration(opt_id, np.arange(first, first + n), np.zeros((n, view.n_parms)),
+                               np.ones(n))
+    view.f_counter += n
+
+
+def seeded(*opts: Any, seed: int = 1, **kwargs: Any) -> CMAPopulationSelector:
+    selector = CMAPopulationSelector(*(opts or (QUIET,)), **kwargs)
+    selector.set_seed(seed)
+    return selector
+
+
+# ---------------------------------------------------------------------------- registration
+
+
+def test_registered_by_name_and_alias_and_built_from_a_run_file(tmp_path: Path) -> None:
+    assert PM.get("selector", "CMAPopulationSelector") is CMAPopulationSelector
+    assert PM.get("selector", "bipop") is CMAPopulationSelector
+    run = tmp_path / "run.yml"
+    run.write_text("task: Rastrigin\ntask_kwargs: {dims: 5}\nworking_dir: out\n"
+                   "opt_selector:\n  CMAPopulationSelector:\n"
+                   "    avail_opts: [{cma: {init: {sigma_rel: 0.3, verbose: false}}}]\n"
+                   "    bipop: 2\n"
+                   "exit_conditions: MaxFuncCalls(fmax=100)\n")
+    selector = load_run_file(run, plugin_manager=PM)["opt_selector"]
+    assert isinstance(selector, CMAPopulationSelector)
+    assert selector.bipop == 2.0
+    assert selector.avail_opts[0] == (CMAOptimizer, {"sigma_rel": 0.3, "verbose": False}, {})
+    assert str(selector) == ("CMAPopulationSelector(CMAOptimizer(init={'sigma_rel': 0.3, "
+                             "'verbose': False}), bipop=2, incpopsize=2)")
+
+
+def test_without_an_optimizer_it_starts_plain_cma_with_a_relative_step() -> None:
+    selector = seeded(CMAOptimizer)
+    init = start(selector, view10())
+    assert init == {"popsize": 10, "sigma_rel": DEFAULT_SIGMA_REL}
+    assert CMAPopulationSelector().avail_opts[0][0] is CMAOptimizer
+
+
+@pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
+    ((QUIET, QUIET), {}, ValueError, "give at most one, got 2"),
+    ((RandomOptimizer,), {}, TypeError, "CMA-ES only: give CMAOptimizer .* got RandomOptimizer"),
+    ((), {"bipop": "yes"}, ValueError, "bipop must be True, False or a number >= 0"),
+    ((), {"bipop": -1}, ValueError, "bipop must be"),
+    ((), {"incpopsize": 1}, ValueError, r"incpopsize must be a number > 1"),
+    ((), {"min_generations": 0}, ValueError, "min_generations must be a whole number >= 1"),
+    ((), {"budget": 2.5}, ValueError, "budget must be a whole number >= 1"),
+])
+def test_bad_arguments_name_the_problem(args: tuple[Any, ...], kwargs: dict[str, Any],
+                                        error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        CMAPopulationSelector(*args, **kwargs)
+
+
+# ------------------------------------------------------------------------------ the rule
+
+
+def test_ipop_doubles_the_population_of_every_later_run() -> None:
+    selector = seeded(bipop=False)
+    view = view10()
+    pops = [start(selector, view)["popsize"] for _ in range(5)]
+    assert pops == [10, 20, 40, 80, 160]
+    assert [s.regime for s in selector.starts] == ["first"] + ["large"] * 4
+    assert [s.large_index for s in selector.starts] == [0, 1, 2, 3, 4]
+    assert all(s.sigma_factor == 1.0 and s.maxfevals is None for s in selector.starts)
+
+
+def test_incpopsize_and_a_given_popsize_set_the_sequence() -> None:
+    selector = seeded((CMAOptimizer, {"popsize": 6, "verbose": False}), bipop=False,
+                      incpopsize=3)
+    view = view10()
+    assert [start(selector, view)["popsize"] for _ in range(4)] == [6, 18, 54, 162]
+
+
+def test_bipop_alternates_while_nothing_is_spent_then_balances_the_evaluations() -> None:
+    selector = seeded()
+    view = view10()
+    for _ in range(4):  # the first round of four slots
+        start(selector, view)
+    assert [(s.regime, s.popsize) for s in selector.starts[:2]] == [("first", 10),
+                                                                    ("large", 20)]
+    assert [s.regime for s in selector.starts] == ["first", "large", "small", "large"]
+    assert selector.starts[3].popsize == 40
+    spend(view, 1, 3000)   # first run: small budget 3000
+    spend(view, 2, 1000)   # large budget 1000 + 1000
+    spend(view, 4, 1000)
+    assert selector.spent(view.opt_log) == {"small": 3000, "large": 2000}
+    start(selector, view)  # 3000 >= 2000: large, the third one
+    assert (selector.starts[-1].regime, selector.starts[-1].popsize) == ("large", 80)
+    spend(view, 5, 2000)   # large 4000 > small 3000: small
+    init = start(selector, view)
+    small = selector.starts[-1]
+    assert small.regime == "small" and small.large_index == 3
+    assert small.maxfevals == 2000 == init["maxfevals"]  # half the large budget
+    assert 10 <= small.popsize <= 80 and init["popsize"] == small.popsize
+    assert 0.01 < small.sigma_factor <= 1
+    assert init["sigma_rel"] == pytest.approx(DEFAULT_SIGMA_REL * small.sigma_factor)
+
+
+def test_small_runs_draw_their_population_and_step_as_bipop_does() -> None:
+    selector = seeded(seed=7)
+    view = view10()
+    start(selector, view)
+    for _ in range(3):   # three large runs: k = 3, populations up to 10 * 2**3
+        spend(view, view.o_counter, 10_000 if view.o_counter == 1 else 1)
+        start(selector, view)
+    spend(view, view.o_counter, 100_000)
+    smalls = []
+    for _ in range(200):  # every later run is small: the large regime has spent more
+        start(selector, view)
+        smalls.append(selector.starts[-1])
+    assert {s.regime for s in smalls} == {"small"}
+    pops = np.array([s.popsize for s in smalls])
+    factors = np.array([s.sigma_factor for s in smalls])
+    assert pops.min() >= 10 and pops.max() <= 80
+    assert np.median(pops) < 20  # int(10 * 8 ** (v * v)): mostly small
+    assert factors.min() >= 0.01 and factors.max() <= 1
+    # log10 of the factor is uniform in [-2, 0]: its mean is near -1
+    assert np.mean(np.log10(factors)) == pytest.approx(-1, abs=0.15)
+
+
+def test_the_step_factor_applies_to_the_step_the_optimizer_is_given() -> None:
+    selector = seeded((CMAOptimizer, {"sigma0": 3.0, "maxfevals": 500, "verbose": False}))
+    view = view10()
+    start(selector, view)
+    spend(view, 1, 100)
+    start(selector, view)               # large
+    spend(view, 2, 5000)
+    init = start(selector, view)        # small: sigma0 scaled, the user's smaller maxfevals
+    small = selector.starts[-1]
+    assert small.regime == "small"
+    assert init["sigma0"] == pytest.approx(3.0 * small.sigma_factor)
+    assert "sigma_rel" not in init
+    assert small.maxfevals == 2500 and init["maxfevals"] == 500
+
+
+def test_large_populations_are_capped_by_the_budget_share() -> None:
+    # budget 20000, four slots: a share of 5000 at the start allows popsize 50 for the
+    # default 10 * d = 100 generations
+    selector = seeded(bipop=False, budget=20_000)
+    view = view10()
+    assert [start(selector, view)["popsize"] for _ in range(4)] == [10, 20, 40, 50]
+    view.f_counter = 16_000  # (20000 - 16000) // 4 = 1000: popsize 10, never below popsize0
+    assert start(selector, view)["popsize"] == 10
+    selector = seeded(bipop=False, budget=20_000, min_generations=25)
+    assert [start(selector, view10())["popsize"] for _ in range(5)] == [10, 20, 40, 80, 160]
+
+
+def test_the_budget_comes_from_the_views_exit_conditions() -> None:
+    @dataclasses.dataclass
+    class ViewWithExit(FakeManagerView):
+        exit_conditions: Any = None
+
+    view = ViewWithExit(bounds=[(-5.0, 5.0)] * 10, max_jobs=4,
+                        exit_conditions=MaxFuncCalls(fmax=20_000))
+    selector = seeded(bipop=False)
+    assert [start(selector, view)["popsize"] for _ in range(4)] == [10, 20, 40, 50]
+
+
+def test_the_proposal_stays_the_same_until_it_is_started() -> None:
+    selector = seeded((CMAOptimizer, {"workers": 2, "verbose": False}))
+    view = view10()
+    start(selector, view)
+    spend(view, 1, 50)
+    start(selector, view)
+    spend(view, 2, 10)
+    assert selector.select_optimizer(view, view.opt_log, 1) is None  # needs two slots
+    first = selector._pending
+    assert selector.select_optimizer(view, view.opt_log, 1) is None
+    assert selector._pending is first
+    init = start(selector, view, slots=2)
+    assert selector.starts[-1] == first[0]
+    assert init["popsize"] == first[0].popsize and init["workers"] == 2
+
+
+def test_a_seeded_selector_repeats_its_choices() -> None:
+    def choices(seed: int) -> list[Any]:
+        selector = seeded(seed=seed)
+        view = view10()
+        for i in range(12):
+            start(selector, view)
+            spend(view, view.o_counter, 100 * (i + 1))
+        return selector.starts
+
+    assert choices(3) == choices(3)
+    assert choices(3) != choices(4)
+
+
+# ------------------------------------------------------------------------- a real run
+
+
+def test_a_rastrigin_run_grows_its_populations_and_spends_the_exact_budget(
+        tmp_path: Path) -> None:
+    selector = CMAPopulationSelector(QUIET)
+    manager = GloMPOManager.new_manager(
+        task=Rastrigin(dims=5), bounds=None, opt_selector=selector,
+        working_dir=tmp_path / "run", max_jobs=2, backend="threads",
+        stoppers=BestUnmoving(calls=800, tol=0.01),
+        exit_conditions=MaxFuncCalls(fmax=8000), summary_files=0, seed=5, plugin_manager=PM)
+    result = manager.start_manager()
+    assert manager.f_counter == 8000
+    starts = selector.starts
+    assert [s.opt_id for s in starts] == list(range(1, manager.o_counter + 1))
+    for s in starts:  # what the selector planned is what the manager started
+        init = manager.opt_log.get_metadata(s.opt_id, "init_kwargs")
+        assert init["popsize"] == s.popsize
+    assert starts[0].popsize == 8  # 4 + int(3 ln 5)
+    large = [s.popsize for s in starts if s.regime == "large"]
+    assert large[:2] == [16, 32]  # each large run doubles
+    assert any(s.regime == "small" for s in starts)
+    spent = selector.spent(manager.opt_log)
+    assert spent["small"] + spent["large"] == 8000
+    assert result.fx < 10
