@@ -26,8 +26,9 @@ from glompo_core.testing import (
 
 B = SCENARIO_BOUNDS.tolist()
 G = GENERATOR_BOUNDS.tolist()
-R = (RandomOptimizer, {"popsize": 4}, {})
-R2 = (RandomOptimizer, {"popsize": 8, "workers": 2}, {})
+R: tuple[type, dict[str, Any], dict[str, Any]] = (RandomOptimizer, {"popsize": 4}, {})
+R2: tuple[type, dict[str, Any], dict[str, Any]] = (RandomOptimizer, {"popsize": 8, "workers": 2},
+                                                  {})
 
 #: One or more configurations of each built-in, by registered name (built lazily, so a
 #: name is used only when it is registered).
@@ -70,7 +71,7 @@ BUILTINS: dict[str, Callable[[], list[Any]]] = {
     "IterSpawnStop": lambda: [sel.CycleSelector(R, allow_spawn=sel.IterSpawnStop(40))],
     "NOptimizersSpawnStop": lambda: [sel.CycleSelector(R, allow_spawn=[
         sel.IterSpawnStop(100), sel.NOptimizersSpawnStop(2)])],
-    "AdaptiveSelector": lambda: [sel.AdaptiveSelector(R, R2)],  # type: ignore[attr-defined]
+    "AdaptiveSelector": lambda: [sel.AdaptiveSelector(R, R2)],
     # backends and loggers: classes
     "threads": lambda: [ThreadsBackend],
     "processes": lambda: [ProcessesBackend],

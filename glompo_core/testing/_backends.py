@@ -80,8 +80,9 @@ def _shutdown(backend: Any) -> None:
 
 
 def _rows(n: int) -> np.ndarray:
-    """Rows whose evaluation time falls with the row number (the first is the slowest)."""
-    return np.array([[float(i), 0.02 * (n - i)] for i in range(n)])
+    """Rows whose evaluation time falls with the row number (the first is the slowest) and
+    whose values are in no sorted order."""
+    return np.array([[(i * 5) % n + 0.5, 0.02 * (n - i)] for i in range(n)])
 
 
 def check_backend_protocol(cls: type, init_kwargs: Mapping[str, Any] | None = None) -> None:

@@ -38,6 +38,28 @@ def seed(component: Any, value: int) -> None:
             part.set_seed(value)
 
 
+def scramble(component: Any) -> None:
+    """Advance every random source ``component`` could draw from besides the one
+    ``set_seed`` replaces: generators it holds, numpy's and Python's global state.
+
+    A component seeded after this must behave as one seeded fresh; one that draws from
+    elsewhere does not.
+    """
+    import random
+
+    import numpy as np
+
+    parts = component.leaves() if hasattr(component, "leaves") else [component]
+    for part in parts:
+        for value in list(getattr(part, "__dict__", {}).values()):
+            if isinstance(value, np.random.Generator):
+                value.random(7)
+            elif isinstance(value, np.random.RandomState):
+                value.random_sample(7)
+    np.random.random(7)  # the global state is what is scrambled
+    random.random()
+
+
 def pickled(component: Any) -> Any:
     """``component`` after a round trip through dill (what a checkpoint does)."""
     import dill

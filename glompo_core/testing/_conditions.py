@@ -21,7 +21,16 @@ from glompo_core.hookspecs import hookimpl
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.result import Result
 from glompo_core.stoppers.basestopper import BaseStopper
-from glompo_core.testing._common import differ, fresh, name_of, pickled, same, seed, skip
+from glompo_core.testing._common import (
+    differ,
+    fresh,
+    name_of,
+    pickled,
+    same,
+    scramble,
+    seed,
+    skip,
+)
 from glompo_core.testing._harness import FakeManagerView
 
 if TYPE_CHECKING:
@@ -167,8 +176,10 @@ def _run(cond: Any, window: int | None = None) -> list[bool]:
                              "evaluations)") from exc
 
 
-def _seeded_run(cond: Any) -> list[bool]:
+def _seeded_run(cond: Any, scrambled: bool = False) -> list[bool]:
     copy_ = fresh(cond)
+    if scrambled:
+        scramble(copy_)
     seed(copy_, _SEED)
     return _run(copy_)
 
@@ -369,15 +380,18 @@ def check_condition_reset(cond: Any) -> None:
 def check_condition_seeded(cond: Any) -> None:
     """Two copies seeded alike answer alike: a seeded run repeats exactly.
 
-    Copies are seeded with ``set_seed`` where they have it (as the manager does from the
-    run's ``seed``); a condition without random choices must answer the same anyway.
+    Before the second copy is seeded, every other random source is moved on (numpy's
+    and Python's global state, random generators it holds): only what ``set_seed``
+    resets may decide its answers. Copies are seeded with ``set_seed`` where they have
+    it (as the manager does from the run's ``seed``); a condition without random
+    choices must answer the same anyway.
 
     Raises
     ------
     AssertionError
         Two equally seeded copies answer differently in the same scenario.
     """
-    first, second = _seeded_run(cond), _seeded_run(cond)
+    first, second = _seeded_run(cond), _seeded_run(cond, scrambled=True)
     if first != second:
         hint = ("draw random numbers from self.rng (glompo_core._seeding.Seeded) so the "
                 "manager can seed it" if not hasattr(cond, "set_seed") else

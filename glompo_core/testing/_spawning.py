@@ -16,7 +16,7 @@ import numpy as np
 
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.result import Result
-from glompo_core.testing._common import differ, fresh, name_of, pickled, same, seed
+from glompo_core.testing._common import differ, fresh, name_of, pickled, same, scramble, seed
 from glompo_core.testing._harness import FakeManagerView
 
 __all__ = [
@@ -115,8 +115,10 @@ def _generate_all(gen: Any) -> list[np.ndarray]:
     return points
 
 
-def _seeded_points(gen: Any) -> list[np.ndarray]:
+def _seeded_points(gen: Any, scrambled: bool = False) -> list[np.ndarray]:
     copy_ = fresh(gen)
+    if scrambled:
+        scramble(copy_)
     seed(copy_, _SEED)
     return _generate_all(copy_)
 
@@ -166,14 +168,16 @@ def check_generator_points_in_bounds(gen: Any) -> None:
 
 
 def check_generator_seeded(gen: Any) -> None:
-    """Two copies seeded alike (``set_seed``) generate the same points.
+    """Two copies seeded alike (``set_seed``) generate the same points, though every other
+    random source (numpy's and Python's global state, generators it holds) moved on
+    before the second was seeded.
 
     Raises
     ------
     AssertionError
         Different points from equally seeded copies.
     """
-    first, second = _seeded_points(gen), _seeded_points(gen)
+    first, second = _seeded_points(gen), _seeded_points(gen, scrambled=True)
     if not same(first, second):
         raise AssertionError(f"two copies of {name_of(gen)} seeded alike generated different "
                              f"points ({differ(first, second)}): draw every random number "
@@ -259,8 +263,10 @@ def _check_choice(sel: Any, choice: Any, step: int, before: list[Any]) -> None:
                              f"call_kwargs {call!r} {where}; both must be dicts")
 
 
-def _seeded_choices(sel: Any, mutate: bool = False) -> list[Any]:
+def _seeded_choices(sel: Any, mutate: bool = False, scrambled: bool = False) -> list[Any]:
     copy_ = fresh(sel)
+    if scrambled:
+        scramble(copy_)
     seed(copy_, _SEED)
     return _select_all(copy_, mutate)
 
@@ -301,14 +307,15 @@ def check_selector_returns_copies(sel: Any) -> None:
 
 
 def check_selector_seeded(sel: Any) -> None:
-    """Two copies seeded alike (``set_seed``) choose alike.
+    """Two copies seeded alike (``set_seed``) choose alike, though every other random
+    source moved on before the second was seeded.
 
     Raises
     ------
     AssertionError
         Different choices from equally seeded copies.
     """
-    first, second = _seeded_choices(sel), _seeded_choices(sel)
+    first, second = _seeded_choices(sel), _seeded_choices(sel, scrambled=True)
     if not same(first, second):
         raise AssertionError(f"two copies of {name_of(sel)} seeded alike chose differently "
                              f"({differ(first, second)}): draw every random number from "
