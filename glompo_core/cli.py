@@ -495,25 +495,53 @@ def _manager_error(console: Any, error_log: Path | None, exc: BaseException,
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
+    from glompo_core import hookspecs
     from glompo_core.plugins import get_plugin_manager
 
-    infos = get_plugin_manager().plugins()
+    pm = get_plugin_manager()
+    observers = (*hookspecs.SERVICE_HOOKS, *hookspecs.LIFECYCLE_HOOKS)
+    rows = []
+    for info in pm.plugins():
+        row = info.as_dict()
+        # aliases: kind -> name -> its other names (only names that have some)
+        aliases: dict[str, dict[str, list[str]]] = {}
+        for kind, names in info.components.items():
+            for name in names:
+                other_names = list(pm.info(kind, name).aliases)
+                if other_names:
+                    aliases.setdefault(kind, {})[name] = other_names
+        # hooks: what the plugin does besides registering components (e.g. the scope)
+        plugin = pm.hook_manager.get_plugin(info.name) if info.status == "active" else None
+        callers = {c.name for c in pm.hook_manager.get_hookcallers(plugin) or ()} \
+            if plugin is not None else set()
+        row["aliases"] = aliases
+        row["hooks"] = [hook for hook in observers if hook in callers]
+        rows.append(row)
     if args.json:
-        print(json.dumps([info.as_dict() for info in infos], indent=2))
+        print(json.dumps(rows, indent=2))
         return 0
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="GloMPO plugins")
-    for col in ("plugin", "distribution", "version", "status", "components"):
+    for col in ("plugin", "distribution", "version", "status"):
         table.add_column(col)
-    for info in infos:
-        comps = "\n".join(f"{kind}: {', '.join(names)}"
-                          for kind, names in info.components.items())
-        status = info.status if not info.reason else f"{info.status}: {info.reason}"
-        table.add_row(*(escape(cell) for cell in (info.name, info.distribution, info.version,
-                                                  status, comps)))
+    table.add_column("provides", overflow="fold")
+    for row in rows:
+        lines = []
+        for kind, names in row["components"].items():
+            shown = [name if name not in row["aliases"].get(kind, {})
+                     else f"{name} ({', '.join(row['aliases'][kind][name])})" for name in names]
+            lines.append(f"{kind}: {', '.join(shown)}")
+        for hook in row["hooks"]:
+            doc = (getattr(hookspecs, hook).__doc__ or "").strip().splitlines()
+            lines.append(f"hook {hook}" + (f": {doc[0].replace('``', '')}" if doc else ""))
+        if row.get("commands"):
+            lines.append(f"commands: {', '.join(row['commands'])}")
+        status = row["status"] if not row["reason"] else f"{row['status']}: {row['reason']}"
+        table.add_row(*(escape(cell) for cell in (row["name"], row["distribution"],
+                                                  row["version"], status, "\n".join(lines))))
     Console().print(table)
     return 0
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -183,3 +186,67 @@ def running(procs: list[psutil.Process]) -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             continue
     return alive
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """What one evaluation of a :class:`Rendezvous` saw."""
+
+    ticket: int  #: its place in the order the evaluations started (1, 2, ...)
+    met: bool  #: the other evaluations of its group started while it ran
+    crowd: int  #: evaluations it saw running at once, itself included (never over-counted)
+    pid: int  #: the process that ran it
+
+
+class Rendezvous:
+    """A task that measures concurrency: its evaluations wait for each other in groups.
+
+    Each evaluation takes the next ticket (1, 2, ...) in ``folder`` and waits until
+    every ticket of its group is taken (1..group, group+1..2*group, ...), then returns
+    the sphere of ``x``. Evaluations that run at once meet at once, whatever the load of
+    the machine; evaluations run one after the other never meet: each waits
+    ``patience`` seconds and is recorded as not met. It keeps its records in files, so
+    it works in threads, processes and on Dask workers. Run a multiple of ``group``
+    evaluations, in a fresh folder.
+    """
+
+    def __init__(self, folder: str | Path, group: int = 2, patience: float = 30.0) -> None:
+        self.folder = str(folder)
+        self.group = group
+        self.patience = patience
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+    def _running(self) -> int:
+        return sum(1 for name in os.listdir(self.folder) if name.startswith("inside-"))
+
+    def __call__(self, x: Sequence[float]) -> float:
+        ticket = 1
+        while True:  # the next free ticket, atomically, across processes
+            try:
+                os.close(os.open(os.path.join(self.folder, f"ticket-{ticket}"),
+                                 os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                break
+            except FileExistsError:
+                ticket += 1
+        inside = os.path.join(self.folder, f"inside-{ticket}")
+        open(inside, "w").close()  # removed on the way out: present = running now
+        crowd = self._running()
+        closing = os.path.join(self.folder, f"ticket-{-(-ticket // self.group) * self.group}")
+        deadline = time.monotonic() + self.patience
+        while not os.path.exists(closing) and time.monotonic() < deadline:
+            time.sleep(0.001)
+            crowd = max(crowd, self._running())
+        met = os.path.exists(closing)
+        with open(os.path.join(self.folder, f"seen-{ticket}"), "w") as file:
+            file.write(f"{int(met)} {max(crowd, self._running())} {os.getpid()}")
+        os.remove(inside)
+        return float(np.sum(np.asarray(x, dtype=float) ** 2))
+
+    def meetings(self) -> list[Meeting]:
+        """What each finished evaluation saw, in ticket order."""
+        out = []
+        for name in os.listdir(self.folder):
+            if name.startswith("seen-"):
+                met, crowd, pid = Path(self.folder, name).read_text().split()
+                out.append(Meeting(int(name[5:]), met == "1", int(crowd), int(pid)))
+        return sorted(out, key=lambda m: m.ticket)

@@ -201,6 +201,35 @@ def test_plugins_table(pm: PluginManager, capsys: pytest.CaptureFixture[str]) ->
         assert text in out
 
 
+class DrawingPlugin:
+    """A plugin that registers no component, only the live visualisation (as glompo-scope)."""
+
+    @hookimpl
+    def glompo_create_visualisation(self, manager: Any, settings: dict[str, Any]) -> Any:
+        return None
+
+
+def test_plugins_show_aliases_and_the_hooks_of_a_plugin_without_components(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = PluginManager(load_entrypoints=False, plugins=[("alpha-plugin", AlphaPlugin()),
+                                                               ("drawing", DrawingPlugin())])
+    monkeypatch.setattr(glompo_core.plugins, "get_plugin_manager", lambda: registry)
+    assert main(["plugins", "--json"]) == 0
+    by_name = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert by_name["alpha-plugin"]["aliases"] == {"optimizer": {"AlphaOptimizer": ["alpha"]}}
+    assert by_name["alpha-plugin"]["hooks"] == []
+    assert by_name["builtin"]["aliases"]["optimizer"] == {"RandomOptimizer": ["random"]}
+    assert by_name["drawing"]["components"] == {} and by_name["drawing"]["aliases"] == {}
+    assert by_name["drawing"]["hooks"] == ["glompo_create_visualisation"]
+    monkeypatch.setenv("COLUMNS", "200")  # one line per entry
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "optimizer: AlphaOptimizer (alpha)" in out
+    assert "optimizer: RandomOptimizer (random)" in out
+    assert ("hook glompo_create_visualisation: Build the live visualisation of a run "
+            "(setup(visualisation=True))") in out
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])

@@ -13,7 +13,7 @@ import pytest
 
 from glompo_core.optimizers import BaseOptimizer, RandomOptimizer, evaluate_population
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
-from tests.helpers import StepOptimizer, sphere
+from tests.helpers import Rendezvous, StepOptimizer, sphere
 
 
 def test_base_optimizer_is_abstract() -> None:
@@ -73,47 +73,64 @@ def wired(cls: type = StepOptimizer, **kw: Any) -> tuple[Any, ThreadPipe, queue.
 
 
 def test_pause_acknowledges_and_stops_evaluating() -> None:
-    calls: list[float] = []
+    opt, pipe, results, pause = wired()
+    calls = 0
+    while_paused: list[int] = []  # evaluations made while the pause flag was clear
+    resumed = threading.Event()
+    acknowledged_at: list[int] = []
 
     def task(x: Any) -> float:
-        calls.append(time.time())
-        time.sleep(0.002)
+        nonlocal calls
+        calls += 1
+        if not pause.is_set():
+            while_paused.append(calls)
+        if acknowledged_at and calls > acknowledged_at[0]:
+            resumed.set()
         return sphere(x)
 
-    opt, pipe, results, pause = wired()
-    pause.clear()
     pipe.send((Signal.PAUSE,))
     thread = drive(opt, task, [(-1, 1)] * 2)
-    msg = results.get(timeout=5)
-    assert msg == ManagerMessage(7, 1, None)
-    time.sleep(0.1)
-    n_paused = len(calls)
-    time.sleep(0.3)
-    assert len(calls) == n_paused  # nothing evaluated while paused
+    assert results.get(timeout=5) == ManagerMessage(7, 1, None)  # acknowledged
+    acknowledged_at.append(calls)
+    assert not pause.is_set()  # the optimizer cleared its flag before acknowledging
+    # the optimizer now waits on the flag: an evaluation before it is set is recorded
+    time.sleep(0.05)  # (a window for a broken pause to evaluate; nothing waits on it)
     pause.set()
-    time.sleep(0.2)
-    assert len(calls) > n_paused
+    assert resumed.wait(5), "the optimizer did not evaluate again once the flag was set"
     pipe.send((Signal.STOP, "done"))
     thread.join(5)
     assert not thread.is_alive()
+    assert while_paused == []
 
 
-def test_stop_signal_ends_minimize_promptly() -> None:
-    opt, pipe, _, _ = wired()
-    thread = drive(opt, lambda x: (time.sleep(0.01), sphere(x))[1], [(-1, 1)] * 2)
-    time.sleep(0.1)
-    t0 = time.time()
-    pipe.send((Signal.STOP, "enough"))
-    thread.join(5)
-    assert not thread.is_alive() and time.time() - t0 < 0.5
+def stopping_after(pipe: ThreadPipe, n: int, *signals: tuple[Any, ...]) -> Any:
+    """A task that sends ``signals`` (default: a stop) through ``pipe`` at its n-th call."""
+    calls: list[int] = []
+
+    def task(x: Any) -> float:
+        calls.append(1)
+        if len(calls) == n:
+            for sig in signals or ((Signal.STOP, "enough"),):
+                pipe.send(sig)
+        return sphere(x)
+
+    task.calls = calls  # type: ignore[attr-defined]
+    return task
+
+
+def test_stop_signal_ends_minimize_at_the_next_iteration() -> None:
+    opt, pipe, _, _ = wired()  # one evaluation per iteration, then check_messages
+    task = stopping_after(pipe, 5)
+    thread = drive(opt, task, [(-1, 1)] * 2)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(task.calls) == 5  # the stop sent during evaluation 5 ends the loop right after
 
 
 def test_inject_signal_updates_the_incumbent() -> None:
     opt, pipe, _, _ = wired()
     pipe.send((Signal.INJECT, np.array([0.0, 0.0]), -5.0))
-    thread = drive(opt, sphere, [(-1, 1)] * 2)
-    time.sleep(0.1)
-    pipe.send((Signal.STOP, ""))
+    thread = drive(opt, stopping_after(pipe, 2), [(-1, 1)] * 2)  # inject read after call 1
     thread.join(5)
     assert opt.incumbent["fx"] == -5.0
     np.testing.assert_array_equal(opt.incumbent["x"], [0.0, 0.0])
@@ -151,7 +168,7 @@ def test_checkpoint_force_and_block(tmp_path: Path) -> None:
     assert not hasattr(StepOptimizer.checkpoint_load(tmp_path / "a"), "chatty")
 
 
-def test_evaluate_population_uses_the_function_batch_or_threads() -> None:
+def test_evaluate_population_uses_the_function_batch_or_threads(tmp_path: Path) -> None:
     class Batchy:
         def __init__(self) -> None:
             self.batches = 0
@@ -167,13 +184,12 @@ def test_evaluate_population_uses_the_function_batch_or_threads() -> None:
     xs = np.eye(3)
     assert evaluate_population(f, xs, 3) == [1.0, 1.0, 1.0] and f.batches == 1
 
-    def slow(x: Any) -> float:
-        time.sleep(0.1)
-        return sphere(x)
-
-    t0 = time.time()
-    assert evaluate_population(slow, xs, workers=3) == [1.0, 1.0, 1.0]
-    assert time.time() - t0 < 0.25
+    together = Rendezvous(tmp_path / "three", group=3)  # each row waits for the other two
+    assert evaluate_population(together, xs, workers=3) == [1.0, 1.0, 1.0]
+    assert [m.met for m in together.meetings()] == [True] * 3  # the three ran at once
+    one_by_one = Rendezvous(tmp_path / "one", group=1)
+    assert evaluate_population(one_by_one, xs, workers=1) == [1.0, 1.0, 1.0]
+    assert max(m.crowd for m in one_by_one.meetings()) == 1  # workers=1: in turn
 
 
 def test_thread_pipe_order_and_poll() -> None:
@@ -187,3 +203,51 @@ def test_thread_pipe_order_and_poll() -> None:
     assert time.time() - t0 >= 0.09
     b.send("back")
     assert a.recv() == "back"
+
+
+# --------------------------------------------------------------------------- seeding
+def test_seed_and_set_seed_are_the_one_way_to_seed() -> None:
+    bounds = [(-1.0, 1.0)] * 2
+    built = RandomOptimizer(iters=20, popsize=3, seed=11).minimize(sphere, [0.5, 0.5], bounds)
+    reset = RandomOptimizer(iters=20, popsize=3, seed=99)
+    reset.set_seed(11)
+    assert reset.seed == 11
+    again = reset.minimize(sphere, [0.5, 0.5], bounds)
+    np.testing.assert_array_equal(built.x, again.x)
+    # any BaseOptimizer has the seed and a generator made from it
+    a, b = StepOptimizer(seed=3), StepOptimizer()
+    b.set_seed(3)
+    assert a.rng.random() == b.rng.random() == np.random.default_rng(3).random()
+    b.rng = np.random.default_rng(4)  # a subclass may install a generator of its own
+    assert b.rng.random() == np.random.default_rng(4).random()
+
+
+def test_bad_seeds_and_generators_are_refused_with_the_way_to_seed() -> None:
+    with pytest.raises(ValueError, match=r"seed must be None or an integer >= 0, got seed=-1"):
+        RandomOptimizer(seed=-1)
+    with pytest.raises(ValueError, match=r"got seed='7'"):
+        StepOptimizer().set_seed("7")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator.*set_seed\(seed\)"):
+        StepOptimizer().rng = 5  # type: ignore[assignment]
+
+
+# --------------------------------------------------------------------------- scaling
+@pytest.mark.parametrize(("value", "hint"), [("Linear", r"; did you mean 'linear'\?"),
+                                             ("standard", r"; did you mean 'std'\?"),
+                                             ("unit", r"\.")])
+def test_an_unknown_scaling_is_refused_when_the_class_is_defined(value: str, hint: str) -> None:
+    with pytest.raises(TypeError, match=rf"Bad.scaling = '{value}' is not a scaling{hint} Use "
+                                        r"'linear' \(parameters in \[0, 1\]\), "
+                                        r"'std' \(\[-1, 1\]\), "
+                                        r"'none' \(never scaled\) or leave it unset / None "
+                                        r"\(any scaling\)"):
+        class Bad(StepOptimizer):
+            scaling = value
+
+
+@pytest.mark.parametrize("value", ["linear", "std", "none", None])
+def test_the_spec_scalings_are_accepted(value: str | None) -> None:
+    class Fine(StepOptimizer):
+        scaling = value
+
+    assert Fine.scaling == value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import difflib
 import enum
 import logging
 import threading
@@ -27,6 +28,10 @@ __all__ = [
     "ThreadPipe",
     "evaluate_population",
 ]
+
+
+#: The values of :attr:`BaseOptimizer.scaling` besides None (any scaling).
+_SCALINGS = ("linear", "std", "none")
 
 
 class Signal(enum.IntEnum):
@@ -170,8 +175,10 @@ class BaseOptimizer(ABC):
         Kept for compatibility with the reference; evaluations go through the run's
         backend whatever its value.
     seed
-        Seed of the optimizer's random choices. The manager gives each optimizer a
-        child seed of the run's ``seed``.
+        Seed of the optimizer's random choices: an int >= 0, or None for fresh entropy.
+        Unless the selector's ``init`` gives one, the manager passes each optimizer it
+        starts a child seed of the run's ``seed`` here, so a seeded run is reproducible.
+        Read it as ``self.seed``; draw numbers from :attr:`rng`. See *Seeding* below.
     **kwargs
         Optimizer specific initialisation arguments.
 
@@ -184,17 +191,41 @@ class BaseOptimizer(ABC):
         ``glompo.optimizers.opt<id>``.
     workers : int
         Maximum number of concurrent evaluations of the optimizer.
+    rng : numpy.random.Generator
+        The optimizer's random generator, made from :attr:`seed` on first use.
     scaling : ClassVar[str | None]
-        ``'linear'`` (parameters scaled to [0, 1]), ``'std'`` ([-1, 1]), ``'none'`` (no
-        scaling), or None (any). The manager maps bounds, ``x0``, evaluated points and
-        injections for optimizers which declare one.
+        The scaling the optimizer requires, if any. ``'linear'``: every parameter
+        scaled to [0, 1]; ``'std'``: to [-1, 1]; ``'none'``: no scaling may be used (the
+        optimizer works in the task's units); None, the default (not set): any scaling
+        may be used, and the manager uses none, so the optimizer works in the task's
+        units. For ``'linear'`` and ``'std'`` the manager maps the bounds, ``x0``, every
+        evaluated point and every injected point between the task's units and the
+        optimizer's. Another value is refused when the class is defined.
     budget_argument : ClassVar[str | None]
         The ``__init__`` argument that takes a budget of evaluations, filled by the
         manager from the run's ``MaxFuncCalls`` when not given (see
         :mod:`glompo_core.budget`); None (the default) if the optimizer takes none.
+
+    Notes
+    -----
+    **Seeding.** There is one seed per optimizer, :attr:`seed`, given as ``seed=`` when
+    it is built (the manager does so) or reset later with :meth:`set_seed`, which also
+    restarts :attr:`rng`. Draw random numbers from :attr:`rng`, or hand ``self.seed``
+    to the library the optimizer wraps when :meth:`minimize` starts (glompo-cma,
+    glompo-scipy and glompo-nevergrad do): either way a seeded run repeats exactly.
+
+    Examples
+    --------
+    >>> from glompo_core.optimizers import RandomOptimizer
+    >>> opt = RandomOptimizer(seed=5)
+    >>> first = opt.rng.random()
+    >>> opt.set_seed(5)  # the same seed again: the same numbers
+    >>> opt.rng.random() == first and opt.seed == 5
+    True
     """
 
     scaling: ClassVar[str | None] = None
+    _rng: np.random.Generator | None = None
     #: Whether :meth:`checkpoint_save` captures a resumable state mid-run.
     can_checkpoint: ClassVar[bool] = True
     #: The ``__init__`` argument that takes the number of evaluations the optimizer may
@@ -244,6 +275,49 @@ class BaseOptimizer(ABC):
                 f"{type(self).__name__} got unexpected argument(s) {sorted(kwargs)}; "
                 "check the optimizer's documented parameters"
             )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        scaling = cls.__dict__.get("scaling", None)
+        if scaling is not None and scaling not in _SCALINGS:
+            close = difflib.get_close_matches(str(scaling).lower(), _SCALINGS, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise TypeError(
+                f"{cls.__qualname__}.scaling = {scaling!r} is not a scaling{hint} Use 'linear' "
+                "(parameters in [0, 1]), 'std' ([-1, 1]), 'none' (never scaled) or leave it "
+                "unset / None (any scaling)")
+
+    # -- seeding --------------------------------------------------------------------------
+    @property
+    def rng(self) -> np.random.Generator:
+        """The optimizer's random generator, made from :attr:`seed` on first use."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
+
+    @rng.setter
+    def rng(self, generator: np.random.Generator) -> None:
+        if not isinstance(generator, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {generator!r}; to "
+                            "seed the optimizer use set_seed(seed) or the seed= argument")
+        self._rng = generator
+
+    def set_seed(self, seed: int | None) -> None:
+        """Reset the optimizer's seed: :attr:`seed` becomes ``seed`` and :attr:`rng` restarts.
+
+        Call it before :meth:`minimize` (the seed of a running optimizer is not
+        reread). It is the same as building the optimizer with ``seed=seed``.
+
+        Parameters
+        ----------
+        seed
+            An int >= 0, or None for fresh entropy.
+        """
+        if seed is not None and (not isinstance(seed, (int, np.integer))
+                                 or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"seed must be None or an integer >= 0, got seed={seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self._rng = np.random.default_rng(self.seed)
 
     # -- identity -------------------------------------------------------------------------
     @property

@@ -7,20 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from glompo_core._seeding import Seeded
 from glompo_core.optimizers.baseoptimizer import BaseOptimizer, evaluate_population
 from glompo_core.result import MinimizeResult
 
 __all__ = ["RandomOptimizer"]
 
 
-class RandomOptimizer(Seeded, BaseOptimizer):
+class RandomOptimizer(BaseOptimizer):
     """Uniform random search within the bounds.
 
     Each iteration draws ``popsize`` points uniformly within the bounds and evaluates
     them at once (through the run's backend when ``workers`` > 1). The first point
     evaluated is ``x0``. It stops after ``iters`` iterations (reporting convergence)
-    or when the manager stops it.
+    or when the manager stops it. It draws its points from :attr:`rng`, so the same
+    ``seed`` (or :meth:`set_seed`) gives the same points.
 
     Parameters
     ----------
@@ -51,7 +51,7 @@ class RandomOptimizer(Seeded, BaseOptimizer):
             raise ValueError(f"iters must be a positive integer or None, got {iters!r}")
         self.popsize = popsize or self.workers
         self.iters = iters
-        self.set_seed(self.seed)
+        self.set_seed(self.seed)  # validates the seed and starts rng from it
         self._stop = False
         self._in_progress = False
         self.n_iter = 0

@@ -142,10 +142,11 @@ class CMAOptimizer(BaseOptimizer):
     :meth:`minimize` may be called several times, on different functions: each call
     starts a fresh CMA-ES.
 
-    It declares no :attr:`scaling`: it searches in the task's own units and
-    ``sigma0`` is in those units. To search in the manager's scaled space, subclass
-    it with ``scaling = "std"`` (parameters in [-1, 1]) or ``"linear"`` ([0, 1]);
-    ``sigma0`` is then in scaled units.
+    It leaves :attr:`scaling` unset (None: any scaling will do, and the manager uses
+    none): it searches in the task's own units and ``sigma0`` is in those units. To
+    search in the manager's scaled space, subclass it with ``scaling = "std"``
+    (parameters in [-1, 1]) or ``"linear"`` ([0, 1]); ``sigma0`` is then in scaled
+    units.
 
     Parameters
     ----------
@@ -185,9 +186,10 @@ class CMAOptimizer(BaseOptimizer):
         0.3 suits a global search from a random ``x0``. Give ``sigma0`` or
         ``sigma_rel``, not both.
     workers, seed
-        See :class:`~glompo_core.optimizers.BaseOptimizer`. ``seed`` seeds the
-        optimizer's own random generator: a seeded optimizer repeats exactly,
-        independently of other optimizers running in other threads.
+        See :class:`~glompo_core.optimizers.BaseOptimizer`. ``seed`` (or
+        ``set_seed(seed)`` before :meth:`minimize`) seeds the optimizer's own random
+        generator: a seeded optimizer repeats exactly, independently of other
+        optimizers running in other threads.
     **cmasettings
         Any pycma option (``cma.CMAOptions()`` lists them), e.g. ``popsize``,
         ``maxfevals``, ``tolfun``, ``tolstagnation``, ``timeout``, ``CMA_elitist``,

@@ -166,7 +166,9 @@ class NevergradOptimizer(BaseOptimizer):
         nevergrad optimizers are sequential and accept only 1.
     seed
         Seed of the parametrization's random state, from which nevergrad's optimizers
-        draw: a seeded optimizer repeats exactly.
+        draw: a seeded optimizer repeats exactly. ``set_seed(seed)`` before
+        :meth:`minimize` does the same (see
+        :class:`~glompo_core.optimizers.BaseOptimizer`).
     tell_injections
         If True (default), a better point injected by the manager
         (``share_best_solutions=True``) is also told to nevergrad as an evaluated

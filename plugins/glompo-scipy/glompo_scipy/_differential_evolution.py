@@ -41,7 +41,8 @@ class DifferentialEvolution(ScipyBase):
         Evaluations at a time (the optimizer's slots in the run).
     seed
         Seed of scipy's random generator (``rng``, or ``seed`` on scipy < 1.15): a
-        seeded optimizer repeats exactly.
+        seeded optimizer repeats exactly. ``set_seed(seed)`` before :meth:`minimize`
+        does the same (see :class:`~glompo_core.optimizers.BaseOptimizer`).
     **options
         Any argument of :func:`scipy.optimize.differential_evolution` but those set
         here (``bounds``, ``x0``, ``callback``, ``args``, ``workers``, ``seed``/``rng``,
