@@ -76,7 +76,7 @@ BUILTINS: dict[str, Callable[[], list[Any]]] = {
     "threads": lambda: [ThreadsBackend],
     "processes": lambda: [ProcessesBackend],
     "processes_forced": lambda: [ProcessesForcedBackend],
-    "BaseLogger": lambda: [BaseLogger],
+    "BaseLogger": lambda: [BaseLogger, (BaseLogger, {"window": 4})],
 }
 
 KINDS = ("stopper", "exit_condition", "generator", "selector", "backend", "logger")

@@ -83,7 +83,10 @@ def _expected(opt_id: int) -> dict[str, np.ndarray]:
             "fx_best": np.minimum.accumulate(np.where(np.isfinite(fx), fx, np.inf))}
 
 
-def _compare(log: Any, read: Callable[[int, str], Any], how: str) -> None:
+def _compare(log: Any, read: Callable[[int, str], Any], how: str,
+             window: int | None = None) -> None:
+    """Fail unless ``read`` gives every row put (with ``window``: at least the ``window``
+    most recent rows, and only the most recent ones)."""
     name = name_of(log)
     for opt_id in (1, 2):
         for track, want in _expected(opt_id).items():
@@ -92,9 +95,28 @@ def _compare(log: Any, read: Callable[[int, str], Any], how: str) -> None:
             except Exception as exc:
                 raise AssertionError(f"{name}.{how}({opt_id}, {track!r}) raised "
                                      f"{type(exc).__name__}: {exc}") from exc
+            if window is not None and min(window, len(want)) <= len(got) <= len(want):
+                want = want[len(want) - len(got):]
             if got.shape != want.shape or not np.array_equal(got, want, equal_nan=True):
+                kept = "" if window is None else f" (window={window}: the most recent rows)"
                 raise AssertionError(f"{name}.{how}({opt_id}, {track!r}) returned {got.tolist()}"
-                                     f", but the rows put were {want.tolist()}")
+                                     f", but the rows put were {want.tolist()}{kept}")
+
+
+def _window(log: Any) -> int | None:
+    window = getattr(log, "window", None)
+    return None if window is None else int(window)
+
+
+def _has_full_history(log: Any) -> bool:
+    """Whether ``log.full_history`` must give every row: a method of its own, or no window
+    (the in-memory log has every row only without one)."""
+    from glompo_core.optimizerlogger import BaseLogger
+
+    method = getattr(type(log), "full_history", None)
+    if method is None:
+        return False
+    return _window(log) is None or method is not BaseLogger.full_history
 
 
 def check_logger_rows(cls: type, init_kwargs: Mapping[str, Any] | None = None) -> None:
@@ -113,8 +135,8 @@ def check_logger_rows(cls: type, init_kwargs: Mapping[str, Any] | None = None) -
     name = name_of(cls)
     with _opened(cls, init_kwargs) as (log, _):
         _put_all(log)
-        _compare(log, log.get_history, "get_history")
-        if hasattr(log, "full_history"):
+        _compare(log, log.get_history, "get_history", _window(log))
+        if _has_full_history(log):
             _compare(log, log.full_history, "full_history")
         for opt_id in (1, 2):
             n = len(_expected(opt_id)["fx"])
@@ -131,7 +153,7 @@ def check_logger_rows(cls: type, init_kwargs: Mapping[str, Any] | None = None) -
         if len(log) != total:
             raise AssertionError(f"len({name}) is {len(log)}; {total} rows were put")
         log.close()
-        if hasattr(log, "full_history"):
+        if _has_full_history(log):
             _compare(log, log.full_history, "full_history (after close)")
 
 
@@ -162,11 +184,14 @@ def check_logger_extras(cls: type, init_kwargs: Mapping[str, Any] | None = None)
             raise AssertionError(f"{name}.extra_headers(1) is {log.extra_headers(1)}; expected "
                                  "['norm', 'label']")
         for read in ("get_history", "full_history"):
-            if not hasattr(log, read):
+            if read == "full_history" and not _has_full_history(log):
                 continue
             got_n = [float(v) for v in getattr(log, read)(1, "norm")]
             got_l = [str(v) for v in getattr(log, read)(1, "label")]
-            if got_n != norms or got_l != labels:
+            window = _window(log) if read == "get_history" else None
+            keep = len(norms) if window is None else max(min(window, len(norms)), len(got_n))
+            norms_, labels_ = norms[len(norms) - keep:], labels[len(labels) - keep:]
+            if got_n != norms_ or got_l != labels_:
                 raise AssertionError(f"{name}.{read}(1, 'norm'/'label') returned {got_n} / "
                                      f"{got_l}; put were {norms} / {labels}")
 
@@ -230,7 +255,8 @@ def check_logger_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = N
             if loaded_type is not cls:
                 raise AssertionError(f"{name}.checkpoint_load returned a "
                                      f"{type(loaded).__name__}")
-            _compare(loaded, loaded.get_history, "get_history (after checkpoint_load)")
+            _compare(loaded, loaded.get_history, "get_history (after checkpoint_load)",
+                     _window(loaded))
             if loaded.get_messages(1) != ["hello"] or len(loaded) != len(log):
                 raise AssertionError(f"{name} loaded from a checkpoint has messages "
                                      f"{loaded.get_messages(1)} and {len(loaded)} rows; "
