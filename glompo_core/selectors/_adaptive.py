@@ -22,14 +22,13 @@ __all__ = ["AdaptiveSelector"]
 class AdaptiveSelector(BaseSelector):
     """Give each free slot to the optimizer configuration that has earned it (UCB bandit).
 
-    Every started optimizer is a pull of its configuration's arm. Its reward is the
-    rank quality of its best value: the share of the run's other optimizers whose best
-    it beats (1 for the best, 0 for the worst, ties counting half), so any scale of the
-    function values works. A configuration's credit is the mean reward of its
-    optimizers, divided by its evaluations per optimizer relative to the run's average
-    (improvement per evaluation spent); the next optimizer is the configuration with
-    the highest upper confidence bound (UCB1) on that credit, once each configuration
-    has been started ``min_starts`` times.
+    Every started optimizer is a pull of its configuration's arm. It scores a success
+    while its best value is among the best ``elite_fraction`` of the bests of all the
+    run's optimizers (ranks: any scale of the function values works). A
+    configuration's credit is its successes per evaluation spent relative to the
+    run's (1: as good as the average, 0: no success); the next optimizer is the
+    configuration with the highest upper confidence bound (UCB1) on that credit, once
+    each configuration has been started ``min_starts`` times.
 
     Parameters
     ----------
@@ -41,14 +40,19 @@ class AdaptiveSelector(BaseSelector):
     min_starts
         Times each configuration is started (in the listed order, fewest starts first)
         before the bandit decides: no configuration is starved early.
+    elite_fraction
+        Share (0 < f <= 1) of the run's optimizers whose bests are successes: an
+        optimizer succeeds while its best is at most the ``ceil(f * n)``-th best of the
+        ``n`` optimizers that have evaluated (ties included, so at least one).
     exploration
         Weight ``c`` of the confidence term ``c * sqrt(2 ln N / n_a)`` (``N`` optimizers
-        started in all, ``n_a`` of this configuration); 0 is greedy, 1 is UCB1, whose
-        exploration suits long horizons better than the tens of optimizers of a run.
+        started in all, ``n_a`` of this configuration); 0 is greedy, 1 is UCB1. As the
+        credit is about 1 for the configurations that succeed, one without any success
+        gets about ``2 c**2 ln N`` of the ``N`` starts (7 of 40 with ``c = 1``).
     per_evaluation
-        Divide the mean reward by the configuration's evaluations per optimizer
+        Divide the success rate by the configuration's evaluations per optimizer
         (relative to the run's average), so a configuration that finds good values
-        cheaply is preferred; False compares the mean rewards alone.
+        cheaply is preferred; False counts successes per optimizer only.
     allow_spawn
         Optional :class:`SpawnControl` (or list of them) that ends spawning.
     plugin_manager
@@ -65,8 +69,11 @@ class AdaptiveSelector(BaseSelector):
     mismatch) are attributed by that metadata, the most specific matching
     configuration winning. Optimizers of no configuration still count in the ranking.
 
-    An optimizer that has not evaluated yet counts as a start (for the confidence term)
-    but not in its configuration's mean reward.
+    Successes rather than mean ranks: a portfolio is judged by the best value it
+    reaches, not the average (the max-k-armed bandit of Streeter and Smith's threshold
+    ascent), and successes add up, so a success rate per evaluation is meaningful
+    where a mean rank per evaluation is not. An optimizer that has not evaluated yet
+    counts as a start (for the confidence term) but not in the success rate.
 
     Ties between equal bounds are broken with :attr:`rng` (seeded by the manager), so
     a seeded run repeats when the log it reads does (e.g. with ``max_jobs=1``). A
@@ -98,7 +105,8 @@ class AdaptiveSelector(BaseSelector):
     [(1, 0.0), (2, 1.0)]
     """
 
-    def __init__(self, *avail_opts: AvailOpt, min_starts: int = 1, exploration: float = 0.3,
+    def __init__(self, *avail_opts: AvailOpt, min_starts: int = 1, elite_fraction: float = 0.25,
+                 exploration: float = 1.0,
                  per_evaluation: bool = True, allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
         super().__init__(*avail_opts, allow_spawn=allow_spawn, plugin_manager=plugin_manager)
@@ -106,6 +114,9 @@ class AdaptiveSelector(BaseSelector):
             raise ValueError(f"min_starts must be an integer >= 1 (times each configuration "
                              f"is started before the bandit decides), got {min_starts!r}")
         self.min_starts = min_starts
+        self.elite_fraction = number(
+            elite_fraction, "elite_fraction", minimum=0, min_inclusive=False, maximum=1,
+            what="a number in (0, 1], e.g. 0.25 for the best quarter of the optimizers")
         self.exploration = number(exploration, "exploration", minimum=0)
         if not isinstance(per_evaluation, bool):
             raise ValueError(f"per_evaluation must be true or false, got {per_evaluation!r}")
@@ -159,12 +170,13 @@ class AdaptiveSelector(BaseSelector):
 
     # -- credit ---------------------------------------------------------------------------
     def arm_stats(self, log: BaseLogger) -> list[dict[str, Any]]:
-        """Per configuration: ``starts``, ``quality``, ``evaluations``, ``credit``, ``bound``.
+        """The numbers behind the choice, one dict per configuration.
 
-        ``quality`` is the summed rank quality of its optimizers (each: the share of the
-        run's other optimizers whose best it beats, ties counting half), ``credit`` the
-        mean quality per optimizer (per evaluation with ``per_evaluation``) and
-        ``bound`` the upper confidence bound the choice is made on.
+        Keys: ``starts`` (optimizers started), ``evaluations`` (their evaluations),
+        ``elite`` (how many of them have a best among the run's elite), ``quality``
+        (the sum of their rank qualities: each the share of the run's other optimizers
+        whose best it beats, ties counting half), ``credit`` and ``bound`` (the upper
+        confidence bound the choice is made on).
 
         Parameters
         ----------
@@ -181,13 +193,16 @@ class AdaptiveSelector(BaseSelector):
         values = np.array([float(bests[oid]["fx"]) for oid in scored])
         values = np.where(np.isfinite(values), values, np.inf)
         quality_of: dict[int, float] = {}
-        if len(scored) > 1:
+        elite_of: dict[int, bool] = {}
+        if scored:
+            k = max(1, math.ceil(self.elite_fraction * len(scored)))
+            threshold = float(np.sort(values)[k - 1])
             for oid, fx in zip(scored, values):
                 worse = np.count_nonzero(values > fx) + 0.5 * (np.count_nonzero(values == fx) - 1)
-                quality_of[oid] = float(worse) / (len(scored) - 1)
-        elif scored:
-            quality_of[scored[0]] = 0.5
+                quality_of[oid] = float(worse) / (len(scored) - 1) if len(scored) > 1 else 0.5
+                elite_of[oid] = bool(np.isfinite(fx) and fx <= threshold)
         quality = np.zeros(n_arms)
+        elite = np.zeros(n_arms, dtype=int)
         evaluated = np.zeros(n_arms, dtype=int)
         evaluations = np.zeros(n_arms, dtype=int)
         for opt_id, arm in self._arm_of.items():
@@ -195,21 +210,23 @@ class AdaptiveSelector(BaseSelector):
                 evaluated[arm] += 1
                 evaluations[arm] += log.len(opt_id)
                 quality[arm] += quality_of[opt_id]
+                elite[arm] += elite_of[opt_id]
         total_starts = int(starts.sum())
         mean_cost = evaluations.sum() / max(int(evaluated.sum()), 1)
+        base_rate = elite.sum() / max(int(evaluated.sum()), 1)  # the run's success rate
         stats = []
         for arm in range(n_arms):
             n, done = int(starts[arm]), int(evaluated[arm])
-            credit = quality[arm] / done if done else 0.0
-            if self.per_evaluation and done:
+            credit = elite[arm] / done / base_rate if done and base_rate > 0 else 0.0
+            if self.per_evaluation and credit > 0:
                 credit *= mean_cost / (evaluations[arm] / done)
             if n == 0:
                 bound = math.inf
             else:
                 bound = credit + self.exploration * math.sqrt(2 * math.log(total_starts) / n)
-            stats.append({"starts": n, "quality": float(quality[arm]),
-                          "evaluations": int(evaluations[arm]), "credit": float(credit),
-                          "bound": float(bound)})
+            stats.append({"starts": n, "evaluations": int(evaluations[arm]),
+                          "elite": int(elite[arm]), "quality": float(quality[arm]),
+                          "credit": float(credit), "bound": float(bound)})
         return stats
 
     def _next_arm(self, log: BaseLogger) -> int:
@@ -239,7 +256,7 @@ class AdaptiveSelector(BaseSelector):
 
     def __str__(self) -> str:
         settings: dict[str, Any] = {}
-        defaults = {"min_starts": 1, "exploration": 0.3,
+        defaults = {"min_starts": 1, "elite_fraction": 0.25, "exploration": 1.0,
                     "per_evaluation": True}
         for key, default in defaults.items():
             if getattr(self, key) != default:
