@@ -258,3 +258,31 @@ def test_a_rastrigin_run_grows_its_populations_and_spends_the_exact_budget(
     spent = selector.spent(manager.opt_log)
     assert spent["small"] + spent["large"] == 8000
     assert result.fx < 10
+
+
+def test_a_checkpointed_run_resumes_to_the_same_starts_and_result(tmp_path: Path) -> None:
+    from glompo_core.checkpointing import CheckpointingControl
+
+    def run(name: str) -> tuple[GloMPOManager, CMAPopulationSelector]:
+        selector = CMAPopulationSelector(QUIET, budget=6000)
+        manager = GloMPOManager.new_manager(
+            task=Rastrigin(dims=5), bounds=None, opt_selector=selector,
+            working_dir=tmp_path / name, max_jobs=1, backend="threads",
+            stoppers=BestUnmoving(calls=600, tol=0.01), exit_conditions=MaxFuncCalls(fmax=6000),
+            summary_files=0, seed=5, plugin_manager=PM,
+            checkpoint_control=CheckpointingControl(checkpoint_iter_frequency=2500,
+                                                    naming_format="chk_%(count)"))
+        manager.start_manager()
+        return manager, selector
+
+    plain, selector = run("plain")
+    assert [(s.regime, s.popsize) for s in selector.starts] == [
+        ("first", 8), ("large", 16), ("small", 8), ("large", 12)]  # 12: the budget's cap
+    checkpoint = sorted((tmp_path / "plain" / "checkpoints").glob("*.tar.gz"))[0]
+    resumed = GloMPOManager.load_manager(checkpoint, plugin_manager=PM,
+                                         working_dir=tmp_path / "resumed")
+    assert resumed.f_counter < 3000
+    resumed.start_manager()
+    assert resumed.opt_selector.starts == selector.starts
+    assert (resumed.f_counter, resumed.o_counter) == (plain.f_counter, plain.o_counter)
+    assert resumed.result.fx == plain.result.fx
