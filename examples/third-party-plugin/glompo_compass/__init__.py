@@ -1,11 +1,14 @@
 """glompo-compass: an example third-party GloMPO plugin.
 
-It adds one optimizer and one stopper:
+It adds one component of four kinds:
 
 - :class:`CompassSearch`: a compass (coordinate pattern) search, registered as
   ``CompassSearch`` (alias ``compass``);
 - :class:`StallSeconds`: stops an optimizer whose best value has not improved for a
-  number of seconds of wall time.
+  number of seconds of wall time;
+- :class:`LatinHypercubeGenerator`: starts optimizers spread over the box, one Latin
+  hypercube design at a time;
+- :class:`JSONLinesLogger`: the in-memory log plus every evaluation as a line of JSON.
 
 Once the distribution is installed (``pip install ./examples/third-party-plugin``), run
 files and Python code name them like built-in components::
@@ -17,10 +20,13 @@ files and Python code name them like built-in components::
 
 from __future__ import annotations
 
+from glompo_compass.generator import LatinHypercubeGenerator
+from glompo_compass.logger import JSONLinesLogger
 from glompo_compass.optimizer import CompassSearch
 from glompo_compass.stopper import StallSeconds
 
 #: The distribution's version (the same as in pyproject.toml; a test checks it).
 __version__ = "0.1.0"
 
-__all__ = ["CompassSearch", "StallSeconds", "__version__"]
+__all__ = ["CompassSearch", "JSONLinesLogger", "LatinHypercubeGenerator", "StallSeconds",
+           "__version__"]

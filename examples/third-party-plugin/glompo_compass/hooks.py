@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from glompo_core import hookimpl
 
-__all__ = ["glompo_register_optimizers", "glompo_register_stoppers"]
+__all__ = ["glompo_register_generators", "glompo_register_loggers", "glompo_register_optimizers",
+           "glompo_register_stoppers"]
 
 
 @hookimpl
@@ -30,3 +31,19 @@ def glompo_register_stoppers(register: Callable[..., None]) -> None:
     from glompo_compass.stopper import StallSeconds
 
     register("StallSeconds", StallSeconds)
+
+
+@hookimpl
+def glompo_register_generators(register: Callable[..., None]) -> None:
+    """Register :class:`~glompo_compass.generator.LatinHypercubeGenerator`."""
+    from glompo_compass.generator import LatinHypercubeGenerator
+
+    register("LatinHypercubeGenerator", LatinHypercubeGenerator)
+
+
+@hookimpl
+def glompo_register_loggers(register: Callable[..., None]) -> None:
+    """Register :class:`~glompo_compass.logger.JSONLinesLogger`."""
+    from glompo_compass.logger import JSONLinesLogger
+
+    register("JSONLinesLogger", JSONLinesLogger)

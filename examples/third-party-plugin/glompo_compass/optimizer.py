@@ -249,7 +249,7 @@ class CompassSearch(BaseOptimizer):
         """The poll directions as the columns of an orthonormal matrix."""
         if not self.rotate:
             return np.eye(n)
-        q, r = np.linalg.qr(self._rng.standard_normal((n, n)))
+        q, r = np.linalg.qr(self.rng.standard_normal((n, n)))
         return q * np.where(np.diag(r) < 0, -1.0, 1.0)  # a uniformly random rotation
 
     def _poll_points(self) -> np.ndarray:

@@ -47,6 +47,11 @@ def test_the_distribution_declares_its_entry_point() -> None:
     assert "glompo-core>=0.1,<0.2" in project["dependencies"]
 
 
+#: What the plugin registers, by kind.
+COMPONENTS = {"optimizer": ["CompassSearch"], "stopper": ["StallSeconds"],
+              "generator": ["LatinHypercubeGenerator"], "logger": ["JSONLinesLogger"]}
+
+
 def test_glompo_finds_the_plugin_and_its_components() -> None:
     # a fresh registry, as every new `glompo` process builds it; get_plugin_manager() is
     # the same thing, cached for the process (call get_plugin_manager.cache_clear() to see
@@ -56,7 +61,7 @@ def test_glompo_finds_the_plugin_and_its_components() -> None:
         assert info is not None, NOT_INSTALLED
         assert (info.status, info.distribution, info.version) == ("active", "glompo-compass",
                                                                   "0.1.0")
-        assert info.components == {"optimizer": ["CompassSearch"], "stopper": ["StallSeconds"]}
+        assert info.components == COMPONENTS
         assert pm.get("optimizer", "CompassSearch") is CompassSearch
         assert pm.get("optimizer", "compass") is CompassSearch  # the alias
         assert pm.get("stopper", "stallseconds") is StallSeconds  # names: any case
@@ -69,8 +74,7 @@ def test_glompo_plugins_lists_it() -> None:
                           text=True, timeout=120, check=True)
     plugins = {p["name"]: p for p in json.loads(proc.stdout)}
     assert plugins["compass"]["distribution"] == "glompo-compass"
-    assert plugins["compass"]["components"] == {"optimizer": ["CompassSearch"],
-                                                "stopper": ["StallSeconds"]}
+    assert plugins["compass"]["components"] == COMPONENTS
 
 
 def test_the_run_file_runs_through_the_cli(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from glompo_core.exit_conditions import MaxFuncCalls
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.plugins import PluginManager
 from glompo_core.selectors import CycleSelector
-from glompo_core.testing import parametrize_with_checks
+from glompo_core.testing import Inbox, RecordingTask, parametrize_with_checks, wired
 
 #: A registry holding only the built-in components and this plugin, registered directly
 #: from its hooks module: the unit tests do not depend on what else is installed.
@@ -29,37 +28,11 @@ def sphere(x: Any) -> float:
     return float(np.sum(np.asarray(x, dtype=float) ** 2))
 
 
-class Recorder:
-    """A task recording every point it evaluates."""
-
-    def __init__(self, f: Callable[[np.ndarray], float] = sphere) -> None:
-        self.f = f
-        self.xs: list[np.ndarray] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, x: Sequence[float]) -> float:
-        point = np.array(x, dtype=float)
-        with self.lock:
-            self.xs.append(point)
-        return self.f(point)
-
-
-class Inbox:
-    """The optimizer's results queue: keeps the messages it sends the manager."""
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-
-    def put(self, item: Any) -> None:
-        self.items.append(item)
-
-
-def wired(**kwargs: Any) -> tuple[CompassSearch, ThreadPipe, Inbox]:
-    """A CompassSearch wired as the manager wires it: (optimizer, manager's pipe end, inbox)."""
-    manager_end, opt_end = ThreadPipe.pair()
-    inbox = Inbox()
-    opt = CompassSearch(_opt_id=1, _signal_pipe=opt_end, _results_queue=inbox, **kwargs)
-    return opt, manager_end, inbox
+def wired_compass(**kwargs: Any) -> tuple[CompassSearch, ThreadPipe, Inbox]:
+    """A CompassSearch wired as the manager wires it (glompo_core.testing.wired): the
+    optimizer, the manager's end of its pipe, and the inbox of its messages."""
+    w = wired(CompassSearch, kwargs)
+    return w.opt, w.pipe, w.inbox
 
 
 # -------------------------------------------------------------------- conformance kit
@@ -78,8 +51,8 @@ def test_conformance(optimizer: type, check: Callable[[type], None]) -> None:
 
 def test_polls_the_compass_points_then_halves_the_step() -> None:
     """At the minimum, every poll fails: the step halves until it is below tol."""
-    task = Recorder()
-    opt, _, inbox = wired(step0=0.5, tol=0.01, shrink=0.5)
+    task = RecordingTask(sphere)
+    opt, _, inbox = wired_compass(step0=0.5, tol=0.01, shrink=0.5)
     res = opt.minimize(task, [0.0, 0.0], [(-1.0, 1.0), (-2.0, 2.0)])
     xs = np.array(task.xs)
     np.testing.assert_array_equal(xs[0], [0.0, 0.0])
@@ -95,8 +68,8 @@ def test_polls_the_compass_points_then_halves_the_step() -> None:
 
 
 def test_moves_to_the_best_polled_point() -> None:
-    task = Recorder(lambda x: sphere(x - np.array([0.5, -0.5])))
-    opt, _, _ = wired(step0=0.25, tol=0.2)
+    task = RecordingTask(lambda x: sphere(x - np.array([0.5, -0.5])))
+    opt, _, _ = wired_compass(step0=0.25, tol=0.2)
     opt.minimize(task, [0.0, 0.0], [(-1.0, 1.0)] * 2)
     xs = np.array(task.xs)
     # from (0, 0) the poll points are (+-0.5, 0), (0, +-0.5); (0.5, 0) is best (ties: the
@@ -108,8 +81,8 @@ def test_moves_to_the_best_polled_point() -> None:
 
 
 def test_points_are_clipped_to_the_bounds() -> None:
-    task = Recorder(lambda x: float(x[0] + x[1]))
-    opt, _, _ = wired(step0=1.0, tol=0.3)
+    task = RecordingTask(lambda x: float(x[0] + x[1]))
+    opt, _, _ = wired_compass(step0=1.0, tol=0.3)
     opt.minimize(task, [5.0, 5.0], [(-1.0, 1.0), (0.0, 3.0)])  # x0 outside: clipped
     xs = np.array(task.xs)
     np.testing.assert_array_equal(xs[0], [1.0, 3.0])
@@ -148,7 +121,7 @@ def test_finds_the_minimum_of_rosenbrock() -> None:
 
 def test_rotation_is_reproducible_per_seed() -> None:
     def run(seed: int | None, rotate: bool = True) -> np.ndarray:
-        task = Recorder(lambda x: sphere(x - 0.3))
+        task = RecordingTask(lambda x: sphere(x - 0.3))
         CompassSearch(step0=0.25, tol=1e-3, rotate=rotate, seed=seed).minimize(
             task, [0.1, -0.2, 0.3], [(-1.0, 1.0)] * 3)
         return np.array(task.xs)
@@ -168,7 +141,7 @@ def test_rotation_is_reproducible_per_seed() -> None:
 
 def test_every_minimize_call_is_a_fresh_search() -> None:
     opt = CompassSearch(step0=0.5, tol=1e-3, rotate=True, seed=5)
-    first, second = Recorder(), Recorder()
+    first, second = RecordingTask(sphere), RecordingTask(sphere)
     opt.minimize(first, [0.5, 0.5], [(-1.0, 1.0)] * 2)
     opt.minimize(second, [0.5, 0.5], [(-1.0, 1.0)] * 2)
     np.testing.assert_array_equal(np.array(first.xs), np.array(second.xs))
@@ -183,14 +156,14 @@ def test_nan_counts_as_infinity() -> None:
 
 
 def test_a_stop_ends_the_search_unconverged() -> None:
-    opt, pipe, inbox = wired(step0=0.5, tol=1e-12)
+    opt, pipe, inbox = wired_compass(step0=0.5, tol=1e-12)
 
     def f(x: np.ndarray) -> float:
         if len(task.xs) == 20:
             pipe.send((Signal.STOP, "enough"))
         return sphere(x - 0.1)
 
-    task = Recorder(f)
+    task = RecordingTask(f)
     res = opt.minimize(task, [0.9, 0.9], [(-1.0, 1.0)] * 2)
     assert not res.success and inbox.items == []
     assert len(task.xs) <= 20 + 4  # the iteration under way is finished, no more
@@ -198,7 +171,7 @@ def test_a_stop_ends_the_search_unconverged() -> None:
 
 
 def test_an_injected_better_point_becomes_the_centre() -> None:
-    opt, pipe, _ = wired(step0=0.25, tol=0.01)
+    opt, pipe, _ = wired_compass(step0=0.25, tol=0.01)
     target = np.array([-0.5, 0.5])
 
     def f(x: np.ndarray) -> float:
@@ -206,7 +179,7 @@ def test_an_injected_better_point_becomes_the_centre() -> None:
             pipe.send((Signal.INJECT, target, -1.0))
         return sphere(x - target) + 1.0  # >= 1 everywhere: the injected -1 stays the best
 
-    task = Recorder(f)
+    task = RecordingTask(f)
     res = opt.minimize(task, [0.9, 0.9], [(-1.0, 1.0)] * 2)
     assert res.fx == -1.0
     np.testing.assert_array_equal(res.x, target)
@@ -216,14 +189,14 @@ def test_an_injected_better_point_becomes_the_centre() -> None:
 
 def test_a_checkpoint_resumes_the_same_search(tmp_path: Path) -> None:
     path = tmp_path / "compass.pkl"
-    opt, pipe, inbox = wired(step0=0.5, tol=1e-4, rotate=True, seed=7)
+    opt, pipe, inbox = wired_compass(step0=0.5, tol=1e-4, rotate=True, seed=7)
 
     def f(x: np.ndarray) -> float:
         if len(task.xs) == 30:
             pipe.send((Signal.CHECKPOINT, path))
         return sphere(x - 0.2)
 
-    task = Recorder(f)
+    task = RecordingTask(f)
     bounds = [(-1.0, 1.0)] * 3
     uninterrupted = opt.minimize(task, [0.9, -0.9, 0.5], bounds)
     assert ManagerMessage(1, 2, str(path)) in inbox.items
@@ -231,7 +204,7 @@ def test_a_checkpoint_resumes_the_same_search(tmp_path: Path) -> None:
     loaded = CompassSearch.checkpoint_load(path, _opt_id=4)
     assert isinstance(loaded, CompassSearch) and loaded.is_restart and loaded.opt_id == 4
     saved = loaded.n_evals
-    resumed = Recorder(lambda x: sphere(x - 0.2))
+    resumed = RecordingTask(lambda x: sphere(x - 0.2))
     res = loaded.minimize(resumed, [0.0] * 3, [(-9.0, 9.0)] * 3)  # x0 and bounds: ignored
     np.testing.assert_array_equal(np.array(resumed.xs), np.array(task.xs[saved:]))
     assert (res.fx, res.success, loaded.n_evals) == (uninterrupted.fx, True, done)
