@@ -168,18 +168,19 @@ def test_credit_is_per_evaluation_spent() -> None:
 
 def test_the_credit_is_the_success_rate_relative_to_the_run() -> None:
     sel = AdaptiveSelector(DummyA, DummyB, DummyC, elite_fraction=0.5)
+    sel.set_seed(0)
     run = FakeRun(sel)
-    results = iter([(0.0, 10), (1.0, 10), (2.0, 30), (3.0, 10)])
-    for _ in range(4):  # A, B, C, then A (the best so far)
+    results = iter([(0.0, 10), (1.0, 20), (2.0, 30), (3.0, 10)])
+    for _ in range(4):  # A, B, C, then A (a success as B's, at half the evaluations)
         run.start(lambda arm: next(results))
     assert run.started == [0, 1, 2, 0]
     stats = sel.arm_stats(run.log)
     # elite: the best 2 of 4 (fx 0 and 1): A has 1 of 2, B 1 of 1, C 0 of 1
     assert [(s["starts"], s["elite"], s["evaluations"]) for s in stats] == [
-        (2, 1, 20), (1, 1, 10), (1, 0, 30)]
-    # the run: 2 successes in 4 optimizers of 15 evaluations on average
+        (2, 1, 20), (1, 1, 20), (1, 0, 30)]
+    # the run: 2 successes in 4 optimizers of 17.5 evaluations on average
     assert [s["credit"] for s in stats] == pytest.approx([
-        (1 / 2) / (2 / 4) * 15 / 10, (1 / 1) / (2 / 4) * 15 / 10, 0.0])
+        (1 / 2) / (2 / 4) * 17.5 / 10, (1 / 1) / (2 / 4) * 17.5 / 20, 0.0])
     bonus = [np.sqrt(2 * np.log(4) / n) for n in (2, 1, 1)]
     assert [s["bound"] for s in stats] == pytest.approx(
         [s["credit"] + b for s, b in zip(stats, bonus)])
@@ -359,3 +360,27 @@ def test_run_file_form(tmp_path: Path) -> None:
     assert popsizes[:4] == [4, 10, 4, 10]
     assert [s["starts"] for s in selector.arm_stats(manager.opt_log)] == [
         popsizes.count(4), popsizes.count(10)]
+
+
+def test_a_resumed_run_keeps_what_the_selector_learnt(tmp_path: Path) -> None:
+    from glompo_core.checkpointing import CheckpointingControl
+
+    first = GloMPOManager.new_manager(
+        task=sphere, bounds=[(-2.0, 2.0)] * 3, opt_selector=portfolio(),
+        working_dir=tmp_path / "run", max_jobs=1, backend="threads",
+        exit_conditions=MaxFuncCalls(fmax=400), split_printstreams=False, seed=4,
+        checkpoint_control=CheckpointingControl(checkpoint_iter_frequency=200),
+        plugin_manager=PluginManager(load_entrypoints=False))
+    first.start_manager()
+    path = Path(sorted(first.checkpoint_history)[0])
+    second = GloMPOManager.load_manager(path, exit_conditions=MaxFuncCalls(fmax=800))
+    selector = second.opt_selector
+    assert isinstance(selector, AdaptiveSelector)
+    learnt = selector.arm_stats(second.opt_log)
+    assert sum(s["starts"] for s in learnt) == second.o_counter >= 10
+    assert learnt[1]["elite"] > learnt[0]["elite"]
+    second.start_manager()
+    started = regions(second)
+    stats = selector.arm_stats(second.opt_log)
+    assert [s["starts"] for s in stats] == [started.count(1.0), started.count(0.05)]
+    assert started.count(0.05) >= 0.7 * len(started), Counter(started)
