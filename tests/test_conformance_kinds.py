@@ -337,3 +337,19 @@ def test_check_component_without_pytest() -> None:
     assert set(outcome.values()) == {"passed"}
     with pytest.raises(AssertionError, match=r"^check_generator_points_in_bounds: Overshoots"):
         check_component(Overshoots())
+
+
+def test_the_plugin_guide_lists_every_registration_hook_and_every_check() -> None:
+    from pathlib import Path
+
+    import glompo_core.hookspecs as specs
+    from glompo_core.testing import ALL_CHECKS
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guides" /
+             "writing-a-plugin.md").read_text(encoding="utf-8")
+    hooks = [name for name in vars(specs) if name.startswith("glompo_register_")]
+    assert len(hooks) >= 8
+    checks = {c.__name__ for kind in COMPONENT_CHECKS.values() for c in kind}
+    assert [h for h in hooks if f"`{h}`" not in guide] == []
+    assert sorted(c for c in checks if f"`{c}`" not in guide) == []
+    assert "check_checkpoint" in {c.__name__ for c in ALL_CHECKS}
