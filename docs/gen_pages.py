@@ -225,9 +225,10 @@ def component_pages(pm: PluginManager) -> None:
 
 def hook_pages() -> None:
     groups = (
-        ("Registration hooks", "registration", list(hookspecs.REGISTRATION_HOOKS.values()),
+        ("Registration hooks", "registration", [*hookspecs.REGISTRATION_HOOKS.values(),
+                                                 *hookspecs.COMMAND_HOOKS],
          "Called once per plugin when the plugin manager is built; each contributes "
-         "named components through `register`."),
+         "named components (or `glompo` subcommands) through `register`."),
         ("Run services", "service", list(hookspecs.SERVICE_HOOKS),
          "Called by the manager to obtain a service from whichever plugin provides it."),
         ("Lifecycle hooks", "lifecycle", list(hookspecs.LIFECYCLE_HOOKS),
@@ -292,7 +293,8 @@ def cli_page() -> None:
     lines = [GENERATED, "# Command line\n",
              "The `glompo` command is installed with glompo-core. This page is the help "
              "of its real argument parser (`glompo_core.cli.build_parser()`), so it is the "
-             "help you get with `--help`.\n",
+             "help you get with `--help`; it includes the commands that the installed "
+             "plugins add (each says which plugin).\n",
              _definition_list(inspect.getdoc(cli) or ""), "",
              "| command | what it does |", "| --- | --- |"]
     for path, _ in commands[1:]:
@@ -300,11 +302,25 @@ def cli_page() -> None:
         parent = _find_parser(path)
         lines.append(f"| [`{' '.join(path)}`](#{anchor}) | {cell(parent)} |")
     lines.append("")
+    sources = _command_sources()
     for path, text in commands:
         anchor = "-".join(path)
         level = "#" * min(len(path) + 1, 4)
-        lines += [f"{level} `{' '.join(path)}` {{ #{anchor} }}\n", "```text", text, "```", ""]
+        lines.append(f"{level} `{' '.join(path)}` {{ #{anchor} }}\n")
+        if len(path) == 2 and path[1] in sources:
+            lines.append(f"Added by the plugin {sources[path[1]]} (through the hook "
+                         "`glompo_register_commands`); without it, `glompo "
+                         f"{path[1]}` says what to install.\n")
+        lines += ["```text", text, "```", ""]
     write("reference/cli.md", "\n".join(lines))
+
+
+def _command_sources() -> dict[str, str]:
+    """Subcommand -> the distribution of the plugin that adds it (the core's omitted)."""
+    from glompo_core.plugins import get_plugin_manager
+
+    return {c.name: c.distribution for c in get_plugin_manager().commands()
+            if c.distribution != "glompo-core"}
 
 
 def _definition_list(doc: str) -> str:

@@ -74,3 +74,10 @@ def glompo_register_tasks(register: Register) -> None:
 
     for task in TASKS:
         register(task.__name__, task)
+
+
+@hookimpl
+def glompo_register_commands(register: Register) -> None:
+    from glompo_core.cli import _register_commands
+
+    _register_commands(register)

@@ -8,8 +8,9 @@
     A checkpoint's manifest (nothing is unpickled).
 ``glompo plugins [--json]``
     The installed plugins, their status and the components they register.
-``glompo log summary FILE.h5 [--json]``
-    Per-optimizer figures of an HDF5 log (``summary_files=3``; needs glompo-hdf5).
+
+Plugins add their own subcommands through the hook ``glompo_register_commands`` (the
+core's commands above register through it too); ``glompo --help`` lists them all.
 
 ``glompo run`` and ``glompo resume`` exit 0 when the run ended normally and with a
 status naming how it ended otherwise (:data:`glompo_core.errors.EXIT_STATUS`, 2 for a
@@ -27,10 +28,13 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glompo_core._version import __version__
 from glompo_core.errors import EXIT_STATUS, GloMPOError, RunFileError, UnknownComponentError
+
+if TYPE_CHECKING:
+    from glompo_core.plugins import CommandInfo, PluginManager
 
 __all__ = ["build_parser", "exit_status_help", "main"]
 
@@ -73,19 +77,88 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``glompo`` (its help is the CLI reference)."""
+#: The attribute of the parsed arguments that holds the chosen command's function.
+_RUN = "_glompo_run"
+_log = logging.getLogger("glompo.cli")
+
+
+def build_parser(plugin_manager: PluginManager | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``glompo`` (its help is the CLI reference).
+
+    Parameters
+    ----------
+    plugin_manager
+        Where the subcommands come from (``glompo_register_commands``); default
+        :func:`~glompo_core.plugins.get_plugin_manager`.
+    """
+    from glompo_core.plugins import get_plugin_manager
+
+    pm = get_plugin_manager() if plugin_manager is None else plugin_manager
     parser = argparse.ArgumentParser(
         prog="glompo",
         description="GloMPO: run many black-box optimizers at once on one expensive problem.")
     parser.add_argument("--version", action="version", version=f"glompo-core {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    for command in pm.commands():
+        if not _configures(command):
+            continue
+        description = command.description or command.help[:1].upper() + command.help[1:] + "."
+        command_parser = sub.add_parser(command.name, help=command.help,
+                                        description=description)
+        if command.configure is not None:
+            command.configure(command_parser)
+        command_parser.set_defaults(**{_RUN: command.run})
+    return parser
 
-    run = sub.add_parser("run", help="run the optimization described by a YAML run file",
-                         description="Run the optimization described by a YAML run file. "
-                                     "Keys are the arguments of GloMPOManager.setup().",
-                         epilog=exit_status_help(), formatter_class=_HelpFormatter)
+
+def _configures(command: CommandInfo) -> bool:
+    """True if the command's ``configure`` works (tried on a parser of its own first).
+
+    A plugin's broken ``configure`` leaves its command out, with a warning naming the
+    plugin, instead of breaking every other command.
+    """
+    if command.configure is None or command.plugin == "builtin":
+        return True
+    try:
+        command.configure(argparse.ArgumentParser(prog=f"glompo {command.name}"))
+    except Exception as exc:
+        _log.warning("the command %r of plugin %r (%s) is left out: its configure() raised "
+                     "%s: %s", command.name, command.plugin, command.distribution,
+                     type(exc).__name__, exc)
+        return False
+    return True
+
+
+def _register_commands(register: Any) -> None:
+    """The core's own commands (called by the built-in ``glompo_register_commands``)."""
+    register("run", _cmd_run, help="run the optimization described by a YAML run file",
+             description="Run the optimization described by a YAML run file. Keys are the "
+                         "arguments of GloMPOManager.setup().",
+             configure=_configure_run)
+    register("resume", _cmd_resume, help="resume a run from a checkpoint",
+             description="Resume a run from a checkpoint tarball. A checkpoint is a pickle: "
+                         "load only files you trust. The run continues in the run directory "
+                         "that holds the checkpoint (<run dir>/checkpoints/FILE), so a copied "
+                         "run directory resumes in the copy, or in --working-dir. The task is "
+                         "the one the checkpoint saved: its module is looked for in the run "
+                         "file's directory and its own directory as the checkpoint recorded "
+                         "them, then in the current directory; or give the task as a run file "
+                         "does, with --task or --set task=... (and --set "
+                         "task_kwargs.NAME=VALUE).",
+             configure=_configure_resume)
+    register("checkpoint", _cmd_checkpoint, help="inspect checkpoints",
+             description="Inspect checkpoints without loading them.",
+             configure=_configure_checkpoint)
+    register("plugins", _cmd_plugins, help="list installed plugins and their components",
+             description="List installed plugins, their status and the components they "
+                         "register.",
+             configure=_configure_plugins)
+
+
+def _configure_run(run: argparse.ArgumentParser) -> None:
+    run.epilog = exit_status_help()
+    run.formatter_class = _HelpFormatter
     run.add_argument("run_file", help="the YAML run file")
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=VALUE",
@@ -96,17 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="count", default=0,
                      help="log more (-v: info, -vv: debug)")
 
-    resume = sub.add_parser(
-        "resume", help="resume a run from a checkpoint",
-        description="Resume a run from a checkpoint tarball. A checkpoint is a pickle: load "
-                    "only files you trust. The run continues in the run directory that "
-                    "holds the checkpoint (<run dir>/checkpoints/FILE), so a copied run "
-                    "directory resumes in the copy, or in --working-dir. The task is the "
-                    "one the checkpoint saved: its module is looked for in the run file's "
-                    "directory and its own directory as the checkpoint recorded them, then "
-                    "in the current directory; or give the task as a run file does, with "
-                    "--task or --set task=... (and --set task_kwargs.NAME=VALUE).",
-        epilog=exit_status_help(), formatter_class=_HelpFormatter)
+
+def _configure_resume(resume: argparse.ArgumentParser) -> None:
+    resume.epilog = exit_status_help()
+    resume.formatter_class = _HelpFormatter
     resume.add_argument("checkpoint", help="the checkpoint (.tar.gz)")
     resume.add_argument("--task", metavar="TASK",
                         help="the task, as 'task:' in a run file: a registered task name or "
@@ -124,29 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v: info, -vv: debug)")
 
-    chk = sub.add_parser("checkpoint", help="inspect checkpoints",
-                         description="Inspect checkpoints without loading them.")
+
+def _configure_checkpoint(chk: argparse.ArgumentParser) -> None:
     chk_sub = chk.add_subparsers(dest="checkpoint_command", metavar="SUBCOMMAND")
     chk_sub.required = True
     info = chk_sub.add_parser("info", help="print a checkpoint's manifest")
     info.add_argument("file", help="the checkpoint (.tar.gz)")
     info.add_argument("--json", action="store_true", help="the manifest as JSON")
 
-    plugins = sub.add_parser("plugins", help="list installed plugins and their components",
-                             description="List installed plugins, their status and the "
-                                         "components they register.")
-    plugins.add_argument("--json", action="store_true", help="machine-readable output")
 
-    log = sub.add_parser("log", help="inspect HDF5 logs (summary_files=3)",
-                         description="Inspect the HDF5 log of a run (glompo_log.h5, written "
-                                     "with summary_files=3); needs the glompo-hdf5 plugin.")
-    log_sub = log.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
-    log_sub.required = True
-    summary = log_sub.add_parser("summary", help="per-optimizer evaluations, best fx, type "
-                                                 "and end condition")
-    summary.add_argument("file", help="the log file (glompo_log.h5)")
-    summary.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+def _configure_plugins(plugins: argparse.ArgumentParser) -> None:
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 class _OneLine(logging.Formatter):
@@ -546,58 +600,29 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_log(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    err = Console(file=sys.stderr)
-    try:
-        from glompo_hdf5.reader import summarize_log
-    except ImportError:
-        from glompo_core._install import install_hint
-
-        return _error(err, "error:", ImportError(
-            "reading HDF5 logs needs the glompo-hdf5 plugin, which is not installed: "
-            + install_hint("glompo-hdf5")))
-    try:
-        summary = summarize_log(args.file)
-    except (FileNotFoundError, GloMPOError) as exc:  # GloMPOError: locked by a process
-        return _error(err, "error:", exc)
-    except Exception as exc:  # not an HDF5 file, or not a GloMPO log
-        return _error(err, f"error: {args.file} cannot be read as a GloMPO log:", exc)
-    if args.json:
-        print(json.dumps(summary, indent=2, default=str))
-        return 0
-    table = Table(title=f"{args.file}: {summary['evaluations']:,} evaluations "
-                        f"({summary.get('failed', 0):,} failed), checksum "
-                        f"{summary['checksum']}")
-    for col, justify in (("opt", "right"), ("type", "left"), ("evaluations", "right"),
-                         ("failed", "right"), ("best fx", "right"), ("at call", "right")):
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("end condition", overflow="fold")
-    for row in summary["optimizers"]:
-        best = "--" if row["best_fx"] is None else f"{row['best_fx']:.8g}"
-        table.add_row(str(row["opt_id"]), escape(str(row["type"] or "?")),
-                      f"{row['evaluations']:,}", f"{row.get('failed', 0):,}", best,
-                      "--" if row["best_call_id"] is None else str(row["best_call_id"]),
-                      escape(str(row["end_cond"] or "--")))
-    out = Console(soft_wrap=True)
-    out.print(table)
-    best = summary["best"]
-    if best is not None:
-        out.print(f"[bold]best:[/] fx={best['fx']:.10g} (optimizer {best['opt_id']}, "
-                  f"call {best['call_id']})", highlight=False)
-    return 0
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand named on a command line (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glompo`` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    commands = {"run": _cmd_run, "plugins": _cmd_plugins, "resume": _cmd_resume,
-                "checkpoint": _cmd_checkpoint, "log": _cmd_log}
+    from rich.console import Console
+
+    from glompo_core.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    words = sys.argv[1:] if argv is None else list(argv)
+    name = _command_word(words)
+    missing = None if name is None else pm.missing_command_message(name)
+    if missing is not None:  # a first-party plugin's command, and the plugin is not here
+        return _error(Console(file=sys.stderr), "error:", RuntimeError(missing))
+    args = build_parser(pm).parse_args(words)
     try:
-        code = commands[args.command](args)
+        try:
+            code = int(getattr(args, _RUN)(args))
+        except GloMPOError as exc:  # a failure the user can fix: one line, no traceback
+            code = _error(Console(file=sys.stderr), "error:", exc)
         # A pipe whose reader left shows here when stdout is buffered (no PYTHONUNBUFFERED),
         # rather than in the interpreter's final flush (status 120 and a message).
         sys.stdout.flush()

@@ -22,14 +22,23 @@ manager is built. Each receives ``register(name, component, *, aliases=(), summa
 and contributes named components; run files and the CLI name components by these
 names. Built-in components register through the same hooks.
 
+``glompo_register_commands`` adds subcommands to the ``glompo`` command line
+(``glompo log`` comes from glompo-hdf5 this way; the core's own commands register through
+it too).
+
 Lifecycle hooks (``glompo_<subject>_<event>``) announce what happens in a run. They are
-called from the manager's thread, once per event (per iteration batch, never per
-evaluation), and their return values are ignored. An exception raised by an
-implementation is logged on ``glompo.plugins`` with the plugin's name, and that plugin
-receives no further lifecycle calls in the run: observers never end a run.
+called through pluggy's own hook calling (so ``tryfirst``/``trylast`` order them and
+pluggy's tracing sees them), from the manager's thread, once per event (per iteration
+batch, never per evaluation), and their return values are ignored. An exception raised
+by an implementation is logged on ``glompo.plugins`` with the plugin's name, and that
+plugin receives no further lifecycle calls in the run; the other implementations are
+still called: observers never end a run. Hook wrappers (``@hookimpl(wrapper=True)`` or
+``hookwrapper=True``) cannot be isolated that way and are refused when the plugin is
+registered, as they are on registration hooks.
 All hooks are called with keyword arguments; an implementation may accept any subset
 of them (pluggy passes only the arguments it names), so hooks can grow new arguments
-without breaking plugins.
+without breaking plugins. The manager passes every argument a hookspec declares: a
+lifecycle call missing one is an error of the caller (``TypeError``), never of a plugin.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     import numpy as np
 
     from glompo_core.protocols import ManagerView
@@ -122,6 +133,40 @@ def glompo_register_tasks(register: Register) -> None:
     """Register benchmark tasks (callables with ``bounds``) usable by name in run files.
 
     :param register: as for :func:`glompo_register_optimizers`.
+    """
+
+
+# --------------------------------------------------------------------------- commands
+
+#: ``register(name, run, *, help, description=None, configure=None)`` of
+#: :func:`glompo_register_commands`.
+RegisterCommand = Callable[..., None]
+#: What a command does: it gets the parsed arguments and returns the exit status.
+CommandFunction = Callable[["argparse.Namespace"], int]
+
+
+@hookspec
+def glompo_register_commands(register: RegisterCommand) -> None:
+    """Add subcommands to the ``glompo`` command line (``glompo NAME ...``).
+
+    :param register: ``register(name, run, *, help, description=None, configure=None)``.
+        ``name`` is the subcommand (lower case letters, digits and ``-``, starting with a
+        letter); ``run(args)`` does the work with the parsed ``argparse.Namespace`` and
+        returns the exit status (0 for success); ``help`` is its one line in
+        ``glompo --help``; ``description`` the text atop ``glompo NAME --help`` (default:
+        ``help``); ``configure(parser)`` adds the command's arguments (and nested
+        subcommands) to its ``argparse.ArgumentParser``.
+
+    Called once per plugin manager, like the other registration hooks. A name already
+    taken (by the core's ``run``, ``resume``, ``checkpoint``, ``plugins`` or by another
+    plugin) marks the later plugin as failed, naming both. ``configure`` is called each
+    time the parser is built; if it raises, the command is left out with a warning
+    naming the plugin, and the other commands work. ``run`` may raise
+    :class:`~glompo_core.errors.GloMPOError` (or a subclass) for a failure the user can
+    fix: ``glompo`` prints ``error: <message>`` without a traceback and exits 2.
+
+    Import what the command needs inside ``run`` and ``configure``, not at the top of the
+    module the hook imports: every registration hook runs whenever plugins are loaded.
     """
 
 
@@ -284,6 +329,9 @@ REGISTRATION_HOOKS = {
     "backend": "glompo_register_backends",
     "task": "glompo_register_tasks",
 }
+
+#: Registration hooks that add something other than a named component.
+COMMAND_HOOKS = ("glompo_register_commands",)
 
 SERVICE_HOOKS = ("glompo_create_visualisation",)
 

@@ -15,6 +15,7 @@ Components are looked up by kind and name, case-insensitively::
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import functools
 import importlib
@@ -38,6 +39,7 @@ from glompo_core.errors import PluginError, UnknownComponentError
 __all__ = [
     "ENTRY_POINT_GROUP",
     "KINDS",
+    "CommandInfo",
     "ComponentInfo",
     "PluginInfo",
     "PluginManager",
@@ -48,6 +50,7 @@ ENTRY_POINT_GROUP = "glompo"
 KINDS = tuple(hookspecs.REGISTRATION_HOOKS)
 _BUILTIN_MODULES = ("glompo_core._builtin_hooks",)
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.+\-]*$")
+_COMMAND_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 _log = logging.getLogger("glompo.plugins")
 
 #: Components of first-party plugin distributions: (kind or None, name, distribution).
@@ -66,6 +69,10 @@ _FIRST_PARTY_COMPONENTS: tuple[tuple[str | None, str, str], ...] = (
 
 #: Names provided by first-party plugin distributions (lower case -> distribution).
 FIRST_PARTY: dict[str, str] = {name.lower(): dist for _, name, dist in _FIRST_PARTY_COMPONENTS}
+
+#: ``glompo`` subcommands of first-party plugin distributions (name -> distribution), so
+#: that ``glompo log`` without glompo-hdf5 says what to install.
+FIRST_PARTY_COMMANDS: dict[str, str] = {"log": "glompo-hdf5"}
 
 _REQUIRED_ATTRS: dict[str, tuple[str, ...]] = {
     "optimizer": ("minimize", "callstop"),
@@ -93,6 +100,19 @@ class ComponentInfo:
     version: str = __version__
 
 
+@dataclass(frozen=True)
+class CommandInfo:
+    """A ``glompo`` subcommand registered through ``glompo_register_commands``."""
+
+    name: str
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    description: str | None = None
+    configure: Callable[[argparse.ArgumentParser], None] | None = None
+    plugin: str = "builtin"
+    distribution: str = "glompo-core"
+
+
 @dataclass
 class PluginInfo:
     """A plugin known to the manager, whatever its status."""
@@ -103,12 +123,14 @@ class PluginInfo:
     status: str  # "active", "disabled" or "failed"
     reason: str = ""
     components: dict[str, list[str]] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (used by ``glompo plugins --json``)."""
         return {"name": self.name, "distribution": self.distribution, "version": self.version,
                 "status": self.status, "reason": self.reason,
-                "components": {k: list(v) for k, v in self.components.items()}}
+                "components": {k: list(v) for k, v in self.components.items()},
+                "commands": list(self.commands)}
 
 
 def _disabled_from_env() -> set[str]:
@@ -157,8 +179,13 @@ class PluginManager:
         self.hook_manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.hook_manager.add_hookspecs(hookspecs)
         self._registry: dict[str, dict[str, ComponentInfo]] = {k: {} for k in KINDS}
+        self._commands: dict[str, CommandInfo] = {}
         self._plugins: dict[str, PluginInfo] = {}
         self._muted: set[str] = set()
+        # what each lifecycle call must pass: the arguments its hookspec declares
+        self._lifecycle_args = {
+            name: frozenset(getattr(self.hook_manager.hook, name).spec.argnames)
+            for name in hookspecs.LIFECYCLE_HOOKS}
         self.disabled = set(_disabled_from_env() if disabled is None else disabled)
         for module_name in _BUILTIN_MODULES:
             self.register_plugin(importlib.import_module(module_name), "builtin",
@@ -201,6 +228,8 @@ class PluginManager:
         for kind_reg in self._registry.values():
             for key in [k for k, info in kind_reg.items() if info.plugin == name]:
                 del kind_reg[key]
+        for key in [k for k, command in self._commands.items() if command.plugin == name]:
+            del self._commands[key]
         if self.hook_manager.has_plugin(name):
             self.hook_manager.unregister(name=name)
 
@@ -230,26 +259,29 @@ class PluginManager:
         try:
             self.hook_manager.register(plugin, name=name)
             self._check_hook_names(plugin, name)
+            self._check_no_wrappers(name)
         except Exception as exc:
             self._fail(name, dist, ver, str(exc))
             return self._plugins[name]
         info = PluginInfo(name, dist, ver, "active")
         self._plugins[name] = info
         try:
-            for kind, hook_name in hookspecs.REGISTRATION_HOOKS.items():
-                caller = getattr(self.hook_manager.hook, hook_name)
-                for impl in caller.get_hookimpls():
-                    if impl.plugin_name == name:
-                        # pluggy passes only the arguments an implementation names
-                        args = {"register": self._registrar(kind, info)}
-                        impl.function(**{a: args[a] for a in impl.argnames})
+            hooks = {**{hook: self._registrar(kind, info)
+                        for kind, hook in hookspecs.REGISTRATION_HOOKS.items()},
+                     hookspecs.COMMAND_HOOKS[0]: self._command_registrar(info)}
+            others = [p for p in self.hook_manager.get_plugins() if p is not plugin]
+            for hook_name, register in hooks.items():
+                # this plugin's implementation only, called by pluggy (traced, checked)
+                self.hook_manager.subset_hook_caller(hook_name, others)(register=register)
         except Exception as exc:
             self._fail(name, dist, ver, f"{type(exc).__name__}: {exc}")
+            return self._plugins[name]
+        self._guard_lifecycle(name)
         return self._plugins[name]
 
     def _check_hook_names(self, plugin: Any, name: str) -> None:
         known = (set(hookspecs.REGISTRATION_HOOKS.values()) | set(hookspecs.LIFECYCLE_HOOKS)
-                 | set(hookspecs.SERVICE_HOOKS))
+                 | set(hookspecs.SERVICE_HOOKS) | set(hookspecs.COMMAND_HOOKS))
         for attr in dir(plugin):
             if not attr.startswith(hookspecs.PROJECT_NAME + "_"):
                 continue
@@ -260,6 +292,91 @@ class PluginManager:
             close = difflib.get_close_matches(attr, sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise PluginError(f"plugin {name!r} implements unknown hook {attr!r}{hint}")
+
+    def _check_no_wrappers(self, name: str) -> None:
+        """Refuse hook wrappers on registration, command and lifecycle hooks.
+
+        GloMPO calls each implementation of those hooks in isolation (a failing one is
+        muted, the others go on), which a wrapper around the others' calls cannot be.
+        """
+        hooks = (*hookspecs.REGISTRATION_HOOKS.values(), *hookspecs.COMMAND_HOOKS,
+                 *hookspecs.LIFECYCLE_HOOKS)
+        for hook_name in hooks:
+            for impl in getattr(self.hook_manager.hook, hook_name).get_hookimpls():
+                if impl.plugin_name == name and (impl.wrapper or impl.hookwrapper):
+                    marker = "wrapper=True" if impl.wrapper else "hookwrapper=True"
+                    raise PluginError(
+                        f"plugin {name!r} implements {hook_name} with @hookimpl({marker}): "
+                        "GloMPO calls each implementation of its registration and lifecycle "
+                        "hooks in isolation and takes no hook wrappers; implement the hook "
+                        "as a plain @hookimpl function")
+
+    def _guard_lifecycle(self, name: str) -> None:
+        """Wrap this plugin's lifecycle implementations so that one failing is isolated.
+
+        pluggy stops a hook call at the first exception; each implementation of a
+        lifecycle hook is therefore wrapped, once, when its plugin is registered: an
+        exception is logged with the plugin's name, the plugin is muted for the rest of
+        the run, and pluggy goes on to the next implementation. The wrapper takes the
+        arguments pluggy computed from the original function's signature.
+        """
+        for hook_name in hookspecs.LIFECYCLE_HOOKS:
+            for impl in getattr(self.hook_manager.hook, hook_name).get_hookimpls():
+                if impl.plugin_name == name and not getattr(impl.function, "_glompo_guard",
+                                                            False):
+                    # pluggy reads HookImpl.function at each call (Final only for typing)
+                    impl.function = self._guarded(
+                        impl.function, name, hook_name)
+
+    def _guarded(self, function: Callable[..., Any], plugin_name: str,
+                 hook_name: str) -> Callable[..., None]:
+        muted = self._muted
+
+        def guarded(*args: Any) -> None:
+            if plugin_name in muted:
+                return
+            try:
+                function(*args)
+            except Exception:
+                muted.add(plugin_name)
+                _log.exception("plugin %r raised in %s; it is disabled for the rest of the run",
+                               plugin_name, hook_name)
+
+        functools.update_wrapper(guarded, function)
+        guarded._glompo_guard = True  # type: ignore[attr-defined]
+        return guarded
+
+    def _command_registrar(self, plugin: PluginInfo) -> Callable[..., None]:
+        def register(name: str, run: Callable[[argparse.Namespace], int], *, help: str,
+                     description: str | None = None,
+                     configure: Callable[[argparse.ArgumentParser], None] | None = None
+                     ) -> None:
+            self._add_command(CommandInfo(name, run, help, description, configure,
+                                          plugin.name, plugin.distribution), plugin)
+
+        return register
+
+    def _add_command(self, command: CommandInfo, plugin: PluginInfo) -> None:
+        name = command.name
+        if not isinstance(name, str) or not _COMMAND_RE.match(name):
+            raise PluginError(f"invalid command name {name!r}: command names are lower case "
+                              "letters, digits and '-', starting with a letter")
+        if not callable(command.run):
+            raise PluginError(f"command {name!r}: run must be a function taking the parsed "
+                              f"arguments and returning the exit status, not {command.run!r}")
+        if command.configure is not None and not callable(command.configure):
+            raise PluginError(f"command {name!r}: configure must be a function taking the "
+                              f"command's argparse parser, not {command.configure!r}")
+        if not isinstance(command.help, str) or not command.help.strip():
+            raise PluginError(f"command {name!r}: help must be a one-line description "
+                              "(shown by glompo --help)")
+        other = self._commands.get(name)
+        if other is not None:
+            raise PluginError(f"command name {name!r} registered by {plugin.name!r} "
+                              f"({plugin.distribution}) is already taken by {other.plugin!r} "
+                              f"({other.distribution}); rename one of them")
+        self._commands[name] = command
+        plugin.commands.append(name)
 
     def _registrar(self, kind: str, plugin: PluginInfo) -> Callable[..., None]:
         def register(name: str, component: Any, *, aliases: Sequence[str] = (),
@@ -392,6 +509,28 @@ class PluginManager:
         """Every plugin seen: active, disabled or failed."""
         return list(self._plugins.values())
 
+    def commands(self) -> list[CommandInfo]:
+        """The ``glompo`` subcommands, in registration order (the core's first)."""
+        return list(self._commands.values())
+
+    def missing_command_message(self, name: str) -> str | None:
+        """What to say about a ``glompo`` subcommand that no active plugin provides.
+
+        None when ``name`` is registered or no first-party plugin provides it; else which
+        distribution provides it and how to install it (or why it is not loaded).
+        """
+        if name in self._commands:
+            return None
+        dist = FIRST_PARTY_COMMANDS.get(name)
+        if dist is None:
+            return None
+        state = next((p for p in self._plugins.values() if p.distribution == dist), None)
+        if state is not None and state.status != "active":
+            return (f"'glompo {name}' is provided by {dist}, which is {state.status}"
+                    f"{': ' + state.reason if state.reason else ''}")
+        return (f"'glompo {name}' is provided by the plugin {dist}, which is not installed: "
+                + install_hint(dist))
+
     # -- lifecycle hooks --------------------------------------------------------------------
     def has_listeners(self, hook_name: str) -> bool:
         """True if any active plugin implements the lifecycle hook ``hook_name``."""
@@ -399,21 +538,32 @@ class PluginManager:
         return any(impl.plugin_name not in self._muted for impl in caller.get_hookimpls())
 
     def call_lifecycle(self, hook_name: str, **kwargs: Any) -> None:
-        """Call every implementation of a lifecycle hook, isolating failures.
+        """Call a lifecycle hook through pluggy, isolating each plugin's failure.
 
-        An implementation that raises is logged with its plugin's name and receives no
-        further lifecycle calls (until :meth:`unmute_all`).
+        The call is pluggy's own (``hook_manager.hook.<hook_name>(**kwargs)``), so
+        ``tryfirst``/``trylast`` and pluggy's tracing and call monitoring apply. An
+        implementation that raises is logged with its plugin's name and receives no
+        further lifecycle calls (until :meth:`unmute_all`); the others are still called.
+
+        Raises
+        ------
+        TypeError
+            ``kwargs`` are not exactly the arguments the hookspec declares: an error of
+            the caller, raised before any plugin is called (no plugin is muted for it).
         """
-        caller = getattr(self.hook_manager.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
-            if impl.plugin_name in self._muted:
-                continue
-            try:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            except Exception:
-                self._muted.add(impl.plugin_name)
-                _log.exception("plugin %r raised in %s; it is disabled for the rest of the run",
-                               impl.plugin_name, hook_name)
+        expected = self._lifecycle_args.get(hook_name)
+        if expected is None:
+            raise ValueError(f"{hook_name!r} is not a lifecycle hook; they are "
+                             f"{', '.join(hookspecs.LIFECYCLE_HOOKS)}")
+        if kwargs.keys() != expected:
+            missing = sorted(expected - kwargs.keys())
+            extra = sorted(kwargs.keys() - expected)
+            parts = ([f"without {', '.join(missing)}"] if missing else []) + \
+                    ([f"with unknown {', '.join(extra)}"] if extra else [])
+            raise TypeError(f"{hook_name} called {' and '.join(parts)}: its hookspec "
+                            f"(glompo_core.hookspecs.{hook_name}) declares "
+                            f"{', '.join(sorted(expected))}; the caller must pass them all")
+        getattr(self.hook_manager.hook, hook_name)(**kwargs)
 
     def create_visualisation(self, manager: Any, settings: dict[str, Any]) -> Any:
         """Ask the plugins for a live visualisation (see ``glompo_create_visualisation``).
@@ -435,8 +585,21 @@ class PluginManager:
         return bool(self.hook_manager.hook.glompo_create_visualisation.get_hookimpls())
 
     def add_observer(self, observer: Any, name: str) -> None:
-        """Register a run-scoped object implementing lifecycle hooks (e.g. a scope)."""
+        """Register a run-scoped object implementing lifecycle hooks (e.g. a scope).
+
+        Raises
+        ------
+        PluginError
+            It implements an unknown hook or a hook wrapper (nothing is registered).
+        """
         self.hook_manager.register(observer, name=name)
+        try:
+            self._check_hook_names(observer, name)
+            self._check_no_wrappers(name)
+        except PluginError:
+            self.hook_manager.unregister(name=name)
+            raise
+        self._guard_lifecycle(name)
 
     def remove_observer(self, name: str) -> None:
         """Unregister a run-scoped observer added by :meth:`add_observer`."""

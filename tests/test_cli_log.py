@@ -1,15 +1,29 @@
-"""``glompo log summary FILE.h5``: the per-optimizer table of an HDF5 log (glompo-hdf5)."""
+"""``glompo log summary FILE.h5``: the per-optimizer table of an HDF5 log.
+
+``glompo log`` is glompo-hdf5's command, added through ``glompo_register_commands``; the
+tests register the plugin's hooks in a registry of their own.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from glompo_core.cli import main
+import glompo_core.plugins
+from glompo_core.cli import build_parser, main
+from glompo_core.plugins import PluginManager
+
+
+@pytest.fixture(autouse=True)
+def with_hdf5(monkeypatch: pytest.MonkeyPatch) -> PluginManager:
+    """The CLI's registry: the built-ins and glompo-hdf5's hooks, no other entry point."""
+    hooks = pytest.importorskip("glompo_hdf5.hooks")
+    registry = PluginManager(load_entrypoints=False, plugins=[("hdf5", hooks)])
+    monkeypatch.setattr(glompo_core.plugins, "get_plugin_manager", lambda: registry)
+    return registry
 
 
 def write_log(path: Path) -> None:
@@ -55,13 +69,37 @@ def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
                                             (2, "CMAOptimizer", 1, None, None)]
 
 
+def test_the_command_comes_from_the_plugin(with_hdf5: PluginManager) -> None:
+    (log,) = [c for c in with_hdf5.commands() if c.name == "log"]
+    assert (log.plugin, log.run.__module__) == ("hdf5", "glompo_hdf5.cli")
+    assert {p.name: p.commands for p in with_hdf5.plugins()}["hdf5"] == ["log"]
+    assert "log" in build_parser(with_hdf5).format_help()
+
+
 def test_missing_plugin_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(sys.modules, "glompo_hdf5", None)
-    monkeypatch.setitem(sys.modules, "glompo_hdf5.reader", None)
-    assert main(["log", "summary", str(tmp_path / "glompo_log.h5")]) == 2
-    err = capsys.readouterr().err
-    assert "pip install glompo-hdf5" in err
+    bare = PluginManager(load_entrypoints=False)  # glompo-hdf5 not installed
+    monkeypatch.setattr(glompo_core.plugins, "get_plugin_manager", lambda: bare)
+    assert "log" not in build_parser(bare).format_help()
+    for argv in (["log", "summary", str(tmp_path / "glompo_log.h5")], ["log", "--help"],
+                 ["log"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "'glompo log' is provided by the plugin glompo-hdf5, which is not installed" \
+            in " ".join(err.split())
+        assert "pip install glompo-hdf5" in err
+        assert "pip install ./plugins/glompo-hdf5" in err
+
+
+def test_disabled_plugin_says_so(monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    registry = PluginManager(load_entrypoints=False)
+    registry._plugins["hdf5"] = glompo_core.plugins.PluginInfo(
+        "hdf5", "glompo-hdf5", "0.1.0", "disabled", "GLOMPO_DISABLE_PLUGINS")
+    monkeypatch.setattr(glompo_core.plugins, "get_plugin_manager", lambda: registry)
+    assert main(["log", "summary", "x.h5"]) == 2
+    assert ("'glompo log' is provided by glompo-hdf5, which is disabled: "
+            "GLOMPO_DISABLE_PLUGINS") in " ".join(capsys.readouterr().err.split())
 
 
 def test_missing_and_foreign_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

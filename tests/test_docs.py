@@ -93,8 +93,8 @@ def test_every_stopper_is_documented_with_its_docstring(site: Path) -> None:
 
 def test_every_hook_is_documented(site: Path) -> None:
     html = _page(site, "reference/hooks")
-    hooks = [*hookspecs.REGISTRATION_HOOKS.values(), *hookspecs.SERVICE_HOOKS,
-             *hookspecs.LIFECYCLE_HOOKS]
+    hooks = [*hookspecs.REGISTRATION_HOOKS.values(), *hookspecs.COMMAND_HOOKS,
+             *hookspecs.SERVICE_HOOKS, *hookspecs.LIFECYCLE_HOOKS]
     for name in hooks:
         assert f'id="glompo_core.hookspecs.{name}"' in html, name
     # the :param: fields were read (docstring_style: sphinx), not shown as raw text
@@ -114,6 +114,9 @@ def test_the_cli_page_has_every_command_and_its_help(site: Path) -> None:
     html = _page(site, "reference/cli")
     commands = list(_commands(build_parser(), ["glompo"]))
     assert ["glompo", "checkpoint", "info"] in commands
+    if importlib.util.find_spec("glompo_hdf5") is not None:  # a plugin's command is there
+        assert ["glompo", "log", "summary"] in commands
+        assert "Added by the plugin glompo-hdf5" in html
     for path in commands:
         assert f'id="{"-".join(path)}"' in html, " ".join(path)
         assert f"usage: {' '.join(path)}" in html, " ".join(path)

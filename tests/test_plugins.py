@@ -66,7 +66,13 @@ def test_kinds_are_the_registration_hooks() -> None:
 
 @pytest.mark.parametrize("kind", sorted(BUILTIN))
 def test_builtin_names_per_kind(pm: PluginManager, kind: str) -> None:
-    assert set(pm.names(kind)) == BUILTIN[kind]
+    import importlib
+
+    names = set(pm.names(kind))
+    assert names >= BUILTIN[kind]
+    if kind not in ("logger", "backend"):  # a new built-in is exported by its package
+        package = importlib.import_module(f"glompo_core.{kind}s")
+        assert names <= set(package.__all__)
 
 
 def test_builtin_tasks(pm: PluginManager) -> None:
@@ -572,7 +578,7 @@ def _spec_functions() -> dict[str, Any]:
 def test_every_hookspec_documents_every_argument() -> None:
     specs = _spec_functions()
     assert len(specs) == (len(hookspecs.REGISTRATION_HOOKS) + len(hookspecs.LIFECYCLE_HOOKS)
-                          + len(hookspecs.SERVICE_HOOKS))
+                          + len(hookspecs.SERVICE_HOOKS) + len(hookspecs.COMMAND_HOOKS))
     for name, fn in specs.items():
         doc = inspect.getdoc(fn)
         assert doc, f"{name} has no docstring"
@@ -585,12 +591,193 @@ def test_hook_tables_match_the_hookspecs() -> None:
     registration = set(hookspecs.REGISTRATION_HOOKS.values())
     lifecycle = set(hookspecs.LIFECYCLE_HOOKS)
     services = set(hookspecs.SERVICE_HOOKS)
+    commands = set(hookspecs.COMMAND_HOOKS)
     assert len(lifecycle) == len(hookspecs.LIFECYCLE_HOOKS)
     assert not registration & lifecycle and not services & (registration | lifecycle)
-    assert registration | lifecycle | services == specs
-    for kind, hook in hookspecs.REGISTRATION_HOOKS.items():
+    assert not commands & (registration | lifecycle | services)
+    assert registration | lifecycle | services | commands == specs
+    for kind, hook in [*hookspecs.REGISTRATION_HOOKS.items(),
+                       ("command", "glompo_register_commands")]:
         assert hook == f"glompo_register_{kind}s"
         assert list(inspect.signature(getattr(hookspecs, hook)).parameters) == ["register"]
     pm = fresh_pm()
     for hook in specs:  # pluggy knows them all
         assert getattr(pm.hook_manager.hook, hook).spec is not None
+
+
+# ================================================= lifecycle hooks through pluggy's calling
+
+
+class _Wrapping:
+    """Wraps a lifecycle hook the new way (``wrapper=True``)."""
+
+    @hookimpl(wrapper=True)
+    def glompo_run_started(self, manager: Any) -> Iterator[None]:
+        return (yield)
+
+
+class _OldWrapping:
+    """Wraps a registration hook the old way (``hookwrapper=True``)."""
+
+    @hookimpl(hookwrapper=True)
+    def glompo_register_optimizers(self, register: Any) -> Iterator[None]:
+        yield
+
+
+@pytest.mark.parametrize(("plugin", "hook", "marker"), [
+    (_Wrapping(), "glompo_run_started", "wrapper=True"),
+    (_OldWrapping(), "glompo_register_optimizers", "hookwrapper=True"),
+])
+def test_hook_wrappers_are_refused_with_the_reason(plugin: Any, hook: str, marker: str) -> None:
+    pm = fresh_pm()
+    with pytest.warns(RuntimeWarning, match="'wrapping'.*takes no hook wrappers"):
+        info = pm.register_plugin(plugin, "wrapping")
+    assert info.status == "failed"
+    assert f"implements {hook} with @hookimpl({marker})" in info.reason
+    assert "implement the hook as a plain @hookimpl function" in info.reason
+    assert not pm.hook_manager.has_plugin("wrapping")
+    # and as a run-scoped observer: refused, nothing left registered
+    with pytest.raises(PluginError, match=rf"implements {hook} with @hookimpl\({marker}\)"):
+        pm.add_observer(plugin, "wrapping-observer")
+    assert not pm.hook_manager.has_plugin("wrapping-observer")
+
+
+def test_an_observer_with_a_misspelled_hook_is_refused() -> None:
+    class Typo:
+        @hookimpl
+        def glompo_run_startd(self, manager: Any) -> None:
+            pass
+
+    pm = fresh_pm()
+    with pytest.raises(PluginError, match="did you mean 'glompo_run_started'"):
+        pm.add_observer(Typo(), "typo")
+    assert not pm.hook_manager.has_plugin("typo")
+
+
+def test_lifecycle_calls_go_through_pluggy_monitoring_and_tracing() -> None:
+    observer = Observer()
+    pm = fresh_pm(("observer-plugin", observer))
+    monitored: list[tuple[str, list[str], dict[str, Any]]] = []
+    undo = pm.hook_manager.add_hookcall_monitoring(
+        lambda name, impls, kwargs: monitored.append(
+            (name, [i.plugin_name for i in impls], dict(kwargs))),
+        lambda outcome, name, impls, kwargs: None)
+    try:
+        pm.call_lifecycle("glompo_optimizer_stopped", manager="view", opt_id=4, reason="r")
+    finally:
+        undo()
+    assert monitored == [("glompo_optimizer_stopped", ["observer-plugin"],
+                          {"manager": "view", "opt_id": 4, "reason": "r"})]
+    assert observer.calls == [{"opt_id": 4}]
+
+    lines: list[str] = []
+    pm.hook_manager.trace.root.setwriter(lines.append)
+    undo = pm.hook_manager.enable_tracing()
+    try:
+        pm.call_lifecycle("glompo_run_started", manager="view")
+    finally:
+        undo()
+        pm.hook_manager.trace.root.setwriter(None)
+    assert any("glompo_run_started" in line for line in lines), lines
+
+
+def test_tryfirst_and_trylast_order_the_implementations() -> None:
+    order: list[str] = []
+
+    class Last:
+        @hookimpl(trylast=True)
+        def glompo_run_started(self) -> None:
+            order.append("last")
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def glompo_run_started(self) -> None:
+            order.append("first")
+
+    class Plain:
+        @hookimpl
+        def glompo_run_started(self) -> None:
+            order.append("plain")
+
+    pm = fresh_pm(("first", First()), ("plain", Plain()), ("last", Last()))
+    pm.call_lifecycle("glompo_run_started", manager=None)
+    assert order == ["first", "plain", "last"]
+
+
+def test_a_plugin_failing_before_the_others_does_not_silence_them(
+        plugin_log: pytest.LogCaptureFixture) -> None:
+    # pluggy calls the last registered first: 'bad' raises before 'good' is reached
+    good, bad = Observer(), Observer(raises=True)
+    pm = fresh_pm(("good", good), ("bad", bad))
+    pm.call_lifecycle("glompo_run_started", manager=1)
+    pm.call_lifecycle("glompo_run_started", manager=2)
+    assert good.calls == [{"manager": 1}, {"manager": 2}]
+    assert bad.calls == [{"manager": 1}]  # muted after its failure
+    errors = [r.getMessage() for r in plugin_log.records if r.levelno >= logging.ERROR]
+    assert errors == ["plugin 'bad' raised in glompo_run_started; it is disabled for the rest "
+                      "of the run"]
+
+
+def test_a_missing_or_unknown_argument_is_the_callers_error_not_the_plugins() -> None:
+    observer = Observer()
+    pm = fresh_pm(("observer-plugin", observer))
+    with pytest.raises(TypeError, match=r"glompo_optimizer_stopped called without reason: its "
+                                        r"hookspec .* declares manager, opt_id, reason"):
+        pm.call_lifecycle("glompo_optimizer_stopped", manager=None, opt_id=1)
+    with pytest.raises(TypeError, match="called with unknown cause"):
+        pm.call_lifecycle("glompo_optimizer_stopped", manager=None, opt_id=1, reason="r",
+                          cause="x")
+    with pytest.raises(ValueError, match="'glompo_run_begun' is not a lifecycle hook"):
+        pm.call_lifecycle("glompo_run_begun", manager=None)
+    assert observer.calls == []
+    assert pm.has_listeners("glompo_optimizer_stopped")  # not muted: it did nothing wrong
+    pm.call_lifecycle("glompo_optimizer_stopped", manager=None, opt_id=1, reason="r")
+    assert observer.calls == [{"opt_id": 1}]
+
+
+def _every_lifecycle_hook_observer(calls: list[str]) -> Any:
+    """An observer implementing every lifecycle hook with every argument of its hookspec."""
+    namespace: dict[str, Any] = {}
+    for name in hookspecs.LIFECYCLE_HOOKS:
+        params = list(inspect.signature(getattr(hookspecs, name)).parameters)
+        source = (f"def {name}(self, {', '.join(params)}):\n"
+                  f"    calls.append({name!r})\n")
+        exec(source, {"calls": calls}, namespace)
+        namespace[name] = hookimpl(namespace[name])
+    return type("EveryHook", (), namespace)()
+
+
+def test_the_manager_passes_every_argument_of_every_hookspec(tmp_path: Path) -> None:
+    """A run fires its lifecycle events with exactly the arguments their hookspecs declare.
+
+    ``call_lifecycle`` raises TypeError for a call missing an argument (the run would end
+    in error); the observer takes every argument, so pluggy would refuse too.
+    """
+    from glompo_core import GloMPOManager
+    from glompo_core.checkpointing import CheckpointingControl
+    from glompo_core.exit_conditions import MaxFuncCalls
+    from glompo_core.selectors import CycleSelector
+    from glompo_core.stoppers import MinFuncCalls
+    from tests.helpers import StepOptimizer, StepPlugin, sphere
+
+    class Crashing(StepOptimizer):
+        def minimize(self, function: Any, x0: Any, bounds: Any) -> Any:
+            function(x0)
+            raise RuntimeError("crashing on purpose")
+
+    calls: list[str] = []
+    pm = fresh_pm(("step", StepPlugin()), ("every", _every_lifecycle_hook_observer(calls)))
+    manager = GloMPOManager.new_manager(
+        task=sphere, bounds=[(-2.0, 2.0)] * 2, working_dir=tmp_path / "run", max_jobs=1,
+        opt_selector=CycleSelector((StepOptimizer, {"iters": 5}), Crashing, StepOptimizer,
+                                   StepOptimizer),
+        backend="threads", stoppers=MinFuncCalls(min_pts=30), stopcheck_interval=10,
+        apply_stoppers_to_best=True,  # max_jobs=1 and every optimizer is stopped: no race
+        exit_conditions=MaxFuncCalls(fmax=300), split_printstreams=False, seed=1,
+        checkpoint_control=CheckpointingControl(checkpoint_iter_frequency=50,
+                                                checkpointing_dir=str(tmp_path / "chk")),
+        plugin_manager=pm)
+    result = manager.start_manager()
+    assert result.stats["end_state"] == "normal", manager.exit_reason
+    expected = set(hookspecs.LIFECYCLE_HOOKS)
+    assert set(calls) == expected, f"never fired: {sorted(expected - set(calls))}"

@@ -50,6 +50,10 @@ def test_the_probe_sees_tables() -> None:
     "import glompo_hdf5.hooks\nfrom glompo_core.plugins import PluginManager\n"
     "PluginManager(load_entrypoints=False, plugins=[('hdf5', glompo_hdf5.hooks)])",
     "from glompo_hdf5.filelogger import FileLogger\nFileLogger(3, 100, False)",
+    # the glompo command's parser, with glompo log (what every glompo invocation builds)
+    "import glompo_hdf5.hooks\nfrom glompo_core.plugins import PluginManager\n"
+    "from glompo_core.cli import build_parser\n"
+    "build_parser(PluginManager(load_entrypoints=False, plugins=[('hdf5', glompo_hdf5.hooks)]))",
 ])
 def test_importing_does_not_import_tables(code: str) -> None:
     assert _heavy_after(code) == []
@@ -66,8 +70,8 @@ def test_registered_as_filelogger_and_hdf5() -> None:
 
 def test_hooks_module_holds_only_hookimpls() -> None:
     public = [n for n in vars(glompo_hdf5.hooks) if n.startswith("glompo_")]
-    assert public == ["glompo_register_loggers"]
-    assert glompo_hdf5.hooks.__all__ == ["glompo_register_loggers"]
+    assert public == ["glompo_register_loggers", "glompo_register_commands"]
+    assert glompo_hdf5.hooks.__all__ == ["glompo_register_commands", "glompo_register_loggers"]
 
 
 def test_lazy_names_of_the_package() -> None:
