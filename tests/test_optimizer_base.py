@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 
 from glompo_core.optimizers import BaseOptimizer, RandomOptimizer, evaluate_population
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
+from glompo_core.testing import Inbox
+from glompo_core.testing import wired as wire
 from tests.helpers import Rendezvous, StepOptimizer, sphere
 
 
@@ -62,14 +63,11 @@ def drive(opt: BaseOptimizer, task: Any, bounds: Any) -> threading.Thread:
     return thread
 
 
-def wired(cls: type = StepOptimizer, **kw: Any) -> tuple[Any, ThreadPipe, queue.Queue[Any],
+def wired(cls: type = StepOptimizer, **kw: Any) -> tuple[Any, ThreadPipe, Inbox,
                                                           threading.Event]:
-    manager_end, opt_end = ThreadPipe.pair()
-    results: queue.Queue[Any] = queue.Queue()
-    pause = threading.Event()
-    pause.set()
-    opt = cls(_opt_id=7, _signal_pipe=opt_end, _results_queue=results, _pause_flag=pause, **kw)
-    return opt, manager_end, results, pause
+    """An optimizer with ID 7 wired as the manager wires it (glompo_core.testing.wired)."""
+    w = wire(cls, kw, opt_id=7)
+    return w.opt, w.pipe, w.inbox, w.pause
 
 
 def test_pause_acknowledges_and_stops_evaluating() -> None:
@@ -90,7 +88,8 @@ def test_pause_acknowledges_and_stops_evaluating() -> None:
 
     pipe.send((Signal.PAUSE,))
     thread = drive(opt, task, [(-1, 1)] * 2)
-    assert results.get(timeout=5) == ManagerMessage(7, 1, None)  # acknowledged
+    assert results.wait_for_key(1, 5)
+    assert results.items == [ManagerMessage(7, 1, None)]  # acknowledged
     acknowledged_at.append(calls)
     assert not pause.is_set()  # the optimizer cleared its flag before acknowledging
     # the optimizer now waits on the flag: an evaluation before it is set is recorded
@@ -142,9 +141,7 @@ def test_message_key_9_and_convergence_key_0() -> None:
     opt, _, results, _ = wired(iters=3)
     opt.message_manager(9, "hello")
     opt.minimize(sphere, [0.1, 0.1], [(-1, 1)] * 2)
-    messages = []
-    while not results.empty():
-        messages.append(results.get())
+    messages = results.items
     assert messages[0] == ManagerMessage(7, 9, "hello")
     assert messages[-1] == ManagerMessage(7, 0, "step budget used")
 
@@ -153,7 +150,7 @@ def test_checkpoint_signal_writes_a_restart_file(tmp_path: Path) -> None:
     opt, pipe, results, _ = wired(iters=3, step=0.25)
     pipe.send((Signal.CHECKPOINT, tmp_path / "opt.pkl"))
     opt.minimize(sphere, [0.0, 0.0], [(-1, 1)] * 2)
-    assert ManagerMessage(7, 2, str(tmp_path / "opt.pkl")) in list(results.queue)
+    assert ManagerMessage(7, 2, str(tmp_path / "opt.pkl")) in results.items
     loaded = StepOptimizer.checkpoint_load(tmp_path / "opt.pkl", _opt_id=9)
     assert isinstance(loaded, StepOptimizer)
     assert loaded.is_restart and loaded.opt_id == 9 and loaded.step == 0.25
