@@ -18,11 +18,14 @@ import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from glompo_core.errors import EvaluationRefused
+
+if TYPE_CHECKING:
+    from glompo_core._slot import SlotHost
 
 __all__ = ["TASK_ERROR_MODES", "EvaluationError", "FailureTally", "FunctionWrapper", "Scaler"]
 
@@ -173,16 +176,6 @@ class Scaler:
         return x
 
 
-class _Sink(Protocol):
-    """What a :class:`FunctionWrapper` needs of the manager."""
-
-    def _admit(self, opt_id: int) -> None: ...
-
-    def _process_batch(self, opt_id: int, x: np.ndarray, fx: np.ndarray,
-                       extras: list[list[Any]] | None,
-                       errors: list[EvaluationError]) -> None: ...
-
-
 class FunctionWrapper:
     """The function an optimizer minimises.
 
@@ -193,7 +186,7 @@ class FunctionWrapper:
     error is re-raised after it is recorded (the ``task_errors: crash`` setting).
     """
 
-    def __init__(self, manager: _Sink, opt_id: int, scaler: Scaler, backend: Any, *,
+    def __init__(self, manager: SlotHost, opt_id: int, scaler: Scaler, backend: Any, *,
                  workers: int = 1, detailed: bool = False,
                  retries: int = 0, crash: bool = False, n_extras: int | None = None) -> None:
         self._manager = manager
@@ -230,7 +223,7 @@ class FunctionWrapper:
         ``key`` orders the rows of a batch as the optimizer asked for them, whatever
         the order the evaluations of a population end in.
         """
-        self._manager._admit(self._opt_id)
+        self._manager.admit(self._opt_id)
         with self._lock:
             token = next(self._tokens)
             self._inflight[token] = (x, key, time.monotonic())
@@ -353,7 +346,7 @@ class FunctionWrapper:
                     row[4].row = i
                     errors.append(row[4])
             # under the wrapper's lock: batches of one optimizer reach the manager in order
-            self._manager._process_batch(self._opt_id, xs, fxs, extras, errors)
+            self._manager.process_batch(self._opt_id, xs, fxs, extras, errors)
 
     def close(self) -> None:
         """Release the population thread pool (the optimizer has ended)."""

@@ -26,25 +26,19 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from glompo_core._evaluation import (
-    TASK_ERROR_MODES,
-    EvaluationError,
-    FailureTally,
-    FunctionWrapper,
-    Scaler,
-)
+from glompo_core._evaluation import TASK_ERROR_MODES, EvaluationError, FailureTally
+from glompo_core._slot import OptRecord, build_slot, run_minimize
 from glompo_core._workdir import WorkingDirLock
 from glompo_core.budget import fill_budget_argument
 from glompo_core.errors import EXIT_STATUS, EvaluationRefused, EvaluationTimeout, GloMPOError
-from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
+from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal
 from glompo_core.plugins import PluginManager, get_plugin_manager
-from glompo_core.printstreams import PrintStreamRouter, route_thread_to
+from glompo_core.printstreams import PrintStreamRouter
 from glompo_core.result import Result
 
 __all__ = ["GloMPOManager"]
@@ -60,59 +54,19 @@ _OUTPUT_NAMES = ("glompo_manager_log.yml", "glompo_log.h5", "trajectories.png",
                  "glompo_error.log")
 
 
-@dataclass
-class _OptRecord:
-    """What the manager knows of one child optimizer."""
+class _SlotCallbacks:
+    """The manager as its optimizers' slots see it (a :class:`~glompo_core._slot.SlotHost`).
 
-    opt_id: int
-    optimizer: Any
-    type: str
-    workers: int
-    pipe: ThreadPipe
-    pause_flag: threading.Event
-    wrapper: FunctionWrapper
-    init_kwargs: dict[str, Any]
-    call_kwargs: dict[str, Any]
-    x0: np.ndarray
-    scaling: str | None
-    thread: threading.Thread | None = None
-    t_start: float = field(default_factory=time.time)
-    t_end: float | None = None
-    last_activity: float = field(default_factory=time.time)
-    status: str = "running"  # running, stopped, converged, crashed, ended (by the run's end)
-    n_failed: int = 0  # failed evaluations
-    stop_requested: bool = False
-    converged_msg: str | None = None
-    end_reason: str = ""
-    abandoned: bool = False
-    pause_ack: threading.Event = field(default_factory=threading.Event)
-    pause_requested: bool = False
-    iterated: bool = False  # reached an iteration boundary after an evaluation with a value
-    cut: bool = False  # minimize() was cut by the run's end before a final checkpoint
+    The attributes are the manager's bound methods, so a callback costs no extra call.
+    """
 
-    @property
-    def alive(self) -> bool:
-        return self.status == "running" and not self.abandoned
+    __slots__ = ("admit", "note_iteration", "process_batch", "process_message")
 
-
-class _ResultsSink:
-    """The ``_results_queue`` of an optimizer: messages are processed at once."""
-
-    def __init__(self, manager: GloMPOManager, rec_id: int, wrapper: FunctionWrapper) -> None:
-        self._manager = manager
-        self._opt_id = rec_id
-        self._wrapper = wrapper
-
-    def put(self, item: Any) -> None:
-        if isinstance(item, ManagerMessage):
-            self._wrapper.flush()
-            self._manager._process_message(item)
-
-    def flush_evaluations(self, opt_id: int) -> None:
-        """Called by ``check_messages`` at each iteration boundary."""
-        self._wrapper.flush()
-        if self._wrapper.n_values:
-            self._manager._note_iteration(self._opt_id)
+    def __init__(self, manager: GloMPOManager) -> None:
+        self.admit: Callable[[int], None] = manager._admit
+        self.process_batch: Callable[..., None] = manager._process_batch
+        self.process_message: Callable[[ManagerMessage], None] = manager._process_message
+        self.note_iteration: Callable[[int], None] = manager._note_iteration
 
 
 class _View:
@@ -201,7 +155,7 @@ class GloMPOManager:
         self.spawning_opts = True
         self.checksum = ""
         self.checkpoint_control: Any = None
-        self._opts: dict[int, _OptRecord] = {}
+        self._opts: dict[int, OptRecord] = {}
         self._restore: list[dict[str, Any]] = []  # optimizers to resume (load_checkpoint)
         self._resumed = False
         self._checkpoint_pending = False
@@ -442,6 +396,7 @@ class GloMPOManager:
         self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self._done = 0  # evaluations recorded in the log (f_counter counts those admitted)
         self._view = _View(self)
+        self._callbacks = _SlotCallbacks(self)
         # last: nothing that can fail follows the lock (a directory another run holds is
         # refused before anything in it is deleted); released by the run's end or close()
         self._workdir_lock = checks.prepare_working_dir(self.working_dir,
@@ -550,7 +505,7 @@ class GloMPOManager:
                 self._events.put(("_checkpoint_due", {}))  # wakes the manager's thread
             self._check_exit()
 
-    def _record_failures(self, rec: _OptRecord, errors: Sequence[EvaluationError]) -> None:
+    def _record_failures(self, rec: OptRecord, errors: Sequence[EvaluationError]) -> None:
         """Count failed evaluations, tell the user once per kind (needs the lock)."""
         self._assert_locked()
         for err in errors:
@@ -661,7 +616,7 @@ class GloMPOManager:
                 if rec.alive and not rec.stop_requested:
                     self._stop_optimizer(rec, "the run is ending", record=False)
 
-    def _stop_optimizer(self, rec: _OptRecord, reason: str, record: bool = True) -> None:
+    def _stop_optimizer(self, rec: OptRecord, reason: str, record: bool = True) -> None:
         """Tell an optimizer to stop; it starts no evaluation after this (needs the lock)."""
         self._assert_locked()
         rec.stop_requested = True
@@ -752,34 +707,13 @@ class GloMPOManager:
                 cls, init, self.exit_conditions, self.f_counter, self.max_jobs, workers)
             if share is not None:  # the rule of glompo_core.budget
                 self.logger.info("optimizer %d: %s", opt_id, share.describe())
-            scaler = Scaler(self.bounds, getattr(cls, "scaling", None))
-            manager_end, opt_end = ThreadPipe.pair()
-            pause = threading.Event()
-            pause.set()
             headers = getattr(self.task, "detailed_call_headers", None)
-            wrapper = FunctionWrapper(
-                self, opt_id, scaler, self._backend_obj, workers=workers,
+            rec = build_slot(
+                self._callbacks, opt_id, cls, init, call, x0, bounds=self.bounds,
+                backend=self._backend_obj, backend_name=self.backend, workers=workers,
                 detailed=self.is_log_detailed, retries=self.task_retries,
-                crash=self.task_errors == "crash",
-                n_extras=len(headers) if headers else None)
-            runtime = dict(_opt_id=opt_id, _signal_pipe=opt_end,
-                           _results_queue=_ResultsSink(self, opt_id, wrapper), _pause_flag=pause,
-                           _is_log_detailed=self.is_log_detailed, _workers=workers,
-                           _backend=self.backend)
-            kwargs = dict(init)
-            if self.seed is not None and "seed" not in kwargs:
-                kwargs["seed"] = _child_seed(self.seed, 1, opt_id)
-            try:
-                if restart is not None:
-                    optimizer = cls.checkpoint_load(restart, **runtime)  # type: ignore[attr-defined]
-                else:
-                    optimizer = cls(**runtime, **kwargs)
-            except Exception as exc:
-                raise GloMPOError(f"optimizer {cls.__name__} could not be "
-                                  f"{'reloaded' if restart else 'created'} with {init}: "
-                                  f"{exc}") from exc
-            rec = _OptRecord(opt_id, optimizer, cls.__name__, workers, manager_end, pause,
-                             wrapper, dict(init, workers=workers), call, x0, scaler.scaling)
+                crash=self.task_errors == "crash", n_extras=len(headers) if headers else None,
+                seed=_child_seed(self.seed, 1, opt_id), restart=restart)
             if t_start is not None:
                 rec.t_start = t_start
             self._opts[opt_id] = rec
@@ -801,36 +735,11 @@ class GloMPOManager:
         rec.thread = thread
         thread.start()
 
-    def _run_optimizer(self, rec: _OptRecord, gate: threading.Event | None = None) -> None:
+    def _run_optimizer(self, rec: OptRecord, gate: threading.Event | None = None) -> None:
         if gate is not None:
             gate.wait()
-        status, message = "finished", ""
-        streams = (route_thread_to(self.working_dir / "glompo_optimizer_printstreams",
-                                   rec.opt_id) if self.split_printstreams else None)
-        try:
-            if streams is not None:
-                streams.__enter__()
-            x0 = rec.wrapper.scaler.from_task(rec.x0)
-            bounds = [tuple(b) for b in rec.wrapper.scaler.bounds.tolist()]
-            rec.optimizer.minimize(rec.wrapper, x0, bounds, **rec.call_kwargs)
-        except EvaluationRefused:  # cut between evaluations: the run or the optimizer ended
-            status = "refused"
-        except BaseException as exc:  # the optimizer's failure must never end the run
-            if rec.stop_requested:
-                status = "stopped"
-                message = f"ended by {type(exc).__name__} after the stop request: {exc}"
-            else:
-                status = "crashed"
-                message = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        finally:
-            try:
-                rec.wrapper.flush()
-            except Exception:
-                self.logger.exception("could not record the last evaluations of optimizer %d",
-                                      rec.opt_id)
-            rec.wrapper.close()
-            if streams is not None:
-                streams.__exit__(None, None, None)
+        printstreams = self.working_dir / "glompo_optimizer_printstreams"
+        status, message = run_minimize(rec, printstreams if self.split_printstreams else None)
         with self._lock:
             if rec.abandoned:  # recorded as crashed when it was abandoned
                 return
@@ -860,7 +769,7 @@ class GloMPOManager:
             self._check_exit()
         self._events.put(("_ended", {"opt_id": rec.opt_id}))
 
-    def _record_crash(self, rec: _OptRecord, message: str) -> None:
+    def _record_crash(self, rec: OptRecord, message: str) -> None:
         """An optimizer crashed: record it, end a crash loop (needs the lock)."""
         self._assert_locked()
         self.opt_crashed = True
@@ -1231,13 +1140,13 @@ class GloMPOManager:
     #: Seconds a checkpoint waits for every optimizer to reach an iteration boundary.
     pause_timeout = 60.0
 
-    def _ask_pause(self, rec: _OptRecord) -> None:
+    def _ask_pause(self, rec: OptRecord) -> None:
         if rec.alive and not rec.stop_requested and not rec.pause_requested:
             rec.pause_requested = True
             rec.pause_ack.clear()
             rec.pipe.send((Signal.PAUSE,))  # the optimizer clears its flag, acks and waits
 
-    def _pause_all(self) -> list[_OptRecord]:
+    def _pause_all(self) -> list[OptRecord]:
         """Pause every live optimizer at its next iteration boundary; return those paused."""
         with self._lock:
             for rec in self._opts.values():
@@ -1250,7 +1159,7 @@ class GloMPOManager:
                 rec.pause_ack.wait(0.05)
         return [rec for rec in asked if rec.pause_ack.is_set()]
 
-    def _resume_all(self, paused: list[_OptRecord]) -> None:
+    def _resume_all(self, paused: list[OptRecord]) -> None:
         with self._lock:
             self._checkpoint_pending = False
             if self._exiting():  # the run ends: stop them before they may go on
@@ -1326,7 +1235,7 @@ class GloMPOManager:
         finally:
             self._resume_all(paused)
 
-    def _save_state(self, tmp: Path, paused: list[_OptRecord], control: Any,
+    def _save_state(self, tmp: Path, paused: list[OptRecord], control: Any,
                     dill: Any) -> dict[str, Any]:
         """Write every part of a checkpoint into ``tmp``; return the manifest (under lock)."""
         from glompo_core import checkpointing as chk
@@ -1535,6 +1444,7 @@ class GloMPOManager:
         self._events = queue.Queue()
         self._done = self.f_counter
         self._view = _View(self)
+        self._callbacks = _SlotCallbacks(self)
         self._restore = self._restore_plan(state["optimizers"], tmp)
         self.checkpoint_history = set(self.checkpoint_history) | {str(Path(path).resolve())}
         if "working_dir" not in glompo_kwargs:
@@ -1567,12 +1477,7 @@ class GloMPOManager:
         plan = []
         for info in records:
             if info["restart"] is None:  # ended before the checkpoint: keep its record
-                rec = _OptRecord(info["opt_id"], None, info["type"], info["workers"],
-                                 ThreadPipe.pair()[0], threading.Event(),
-                                 None, info["init_kwargs"], info["call_kwargs"],  # type: ignore[arg-type]
-                                 info["x0"], None)
-                rec.status, rec.t_start, rec.t_end = info["status"], info["t_start"], info["t_end"]
-                rec.end_reason, rec.converged_msg = info["end_reason"], info["converged_msg"]
+                rec = OptRecord.ended(info)
                 self._opts[info["opt_id"]] = rec
                 continue
             entry = dict(info)
