@@ -353,3 +353,43 @@ def test_the_plugin_guide_lists_every_registration_hook_and_every_check() -> Non
     assert [h for h in hooks if f"`{h}`" not in guide] == []
     assert sorted(c for c in checks if f"`{c}`" not in guide) == []
     assert "check_checkpoint" in {c.__name__ for c in ALL_CHECKS}
+
+
+# -- the harness ---------------------------------------------------------------------------------
+
+
+def test_the_hook_recorder_takes_every_argument_of_every_lifecycle_hook() -> None:
+    import inspect
+
+    import glompo_core.hookspecs as specs
+    from glompo_core.testing import HookRecorder
+
+    for hook in specs.LIFECYCLE_HOOKS:
+        spec = list(inspect.signature(getattr(specs, hook)).parameters)
+        impl = list(inspect.signature(getattr(HookRecorder(), hook)).parameters)
+        assert impl == spec, hook
+
+
+def test_the_hook_recorder_records_a_run(tmp_path: Any) -> None:
+    from glompo_core import GloMPOManager
+    from glompo_core.exit_conditions import MaxFuncCalls
+    from glompo_core.plugins import PluginManager
+    from glompo_core.testing import HookRecorder
+
+    recorder = HookRecorder()
+    pm = PluginManager(load_entrypoints=False, plugins=[("recorder", recorder)])
+    manager = GloMPOManager.new_manager(
+        task=lambda x: float(np.sum(np.asarray(x) ** 2)), bounds=[(-1.0, 1.0)] * 2,
+        opt_selector=CycleSelector((RandomOptimizer, {"popsize": 5}, {}), plugin_manager=pm),
+        working_dir=tmp_path, max_jobs=1, backend="threads",
+        exit_conditions=MaxFuncCalls(fmax=40), summary_files=0, split_printstreams=False,
+        seed=3, plugin_manager=pm)
+    manager.start_manager()
+    names = recorder.names()
+    assert names[0] == "glompo_run_started" and names[-1] == "glompo_run_finished"
+    batches = recorder.of("glompo_iteration_batch")
+    call_ids = np.concatenate([b["call_ids"] for b in batches])
+    assert sorted(call_ids.tolist()) == list(range(1, manager.f_counter + 1))
+    assert recorder.of("glompo_optimizer_started")[0]["opt_id"] == 1
+    best = recorder.of("glompo_best_improved")[-1]
+    assert best["fx"] == manager.result.fx

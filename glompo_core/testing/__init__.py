@@ -5,7 +5,8 @@ Test harness
 :class:`FakeManagerView` stands in for a running manager; :func:`wired` builds an
 optimizer connected as the manager connects it (:class:`Wired`: the manager's end of its
 pipe, an :class:`Inbox` for its messages, its pause event, ``start``/``join``/``stop``);
-:class:`RecordingTask` and :class:`BatchRecordingTask` record every point evaluated.
+:class:`RecordingTask` and :class:`BatchRecordingTask` record every point evaluated;
+:class:`HookRecorder` is a plugin that records every lifecycle hook call of a run.
 Plugin tests use them instead of copies of their own (see :mod:`glompo_core.testing._harness`
 for an example).
 
@@ -134,6 +135,7 @@ from glompo_core.testing._conditions import SCENARIO_BOUNDS
 from glompo_core.testing._harness import (
     BatchRecordingTask,
     FakeManagerView,
+    HookRecorder,
     Inbox,
     RecordingTask,
     Wired,
@@ -166,6 +168,7 @@ __all__ = [
     "BackendTaskError",
     "BatchRecordingTask",
     "FakeManagerView",
+    "HookRecorder",
     "Inbox",
     "RecordingTask",
     "Wired",

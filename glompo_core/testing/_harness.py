@@ -29,12 +29,13 @@ from typing import Any, cast
 
 import numpy as np
 
+from glompo_core.hookspecs import hookimpl
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.result import Result
 
-__all__ = ["BatchRecordingTask", "FakeManagerView", "Inbox", "RecordingTask", "Wired",
-           "wired", "wires"]
+__all__ = ["BatchRecordingTask", "FakeManagerView", "HookRecorder", "Inbox", "RecordingTask",
+           "Wired", "wired", "wires"]
 
 _STOP_REASON = "conformance check: evaluation budget used"
 
@@ -340,3 +341,90 @@ def wired(cls: type, init_kwargs: Mapping[str, Any] | None = None, *, opt_id: in
               _is_log_detailed=is_log_detailed, _workers=n_workers, _backend=backend,
               **kwargs)
     return Wired(opt, manager_end, inbox, pause)
+
+
+class HookRecorder:
+    """A plugin that records every lifecycle hook call of a run (for tests of plugins and
+    of what a run announces).
+
+    Register it as a run-scoped plugin, e.g. ``PluginManager(load_entrypoints=False,
+    plugins=[("recorder", recorder)])``. Each call is kept as ``(hook name, arguments)``
+    with the hook's arguments but ``manager``; arrays are copied.
+
+    Examples
+    --------
+    >>> recorder = HookRecorder()
+    >>> recorder.glompo_optimizer_stopped(manager=None, opt_id=2, reason="BestUnmoving")
+    >>> recorder.names(), recorder.of("glompo_optimizer_stopped")
+    (['glompo_optimizer_stopped'], [{'opt_id': 2, 'reason': 'BestUnmoving'}])
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+
+    def _record(self, name: str, **arguments: Any) -> None:
+        kept = {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v
+                for k, v in arguments.items()}
+        with self.lock:
+            self.calls.append((name, kept))
+
+    def names(self) -> list[str]:
+        """The hooks called, in order."""
+        with self.lock:
+            return [name for name, _ in self.calls]
+
+    def of(self, hook: str) -> list[dict[str, Any]]:
+        """The arguments of every call of ``hook``, in order."""
+        with self.lock:
+            return [arguments for name, arguments in self.calls if name == hook]
+
+    @hookimpl
+    def glompo_run_started(self, manager: Any) -> None:
+        self._record("glompo_run_started")
+
+    @hookimpl
+    def glompo_run_finished(self, manager: Any, result: Any, reason: str) -> None:
+        self._record("glompo_run_finished", result=result, reason=reason)
+
+    @hookimpl
+    def glompo_optimizer_started(self, manager: Any, opt_id: int, optimizer_type: str,
+                                 x0: np.ndarray, init_kwargs: dict[str, Any]) -> None:
+        self._record("glompo_optimizer_started", opt_id=opt_id,
+                     optimizer_type=optimizer_type, x0=x0, init_kwargs=dict(init_kwargs))
+
+    @hookimpl
+    def glompo_iteration_batch(self, manager: Any, opt_id: int, call_ids: np.ndarray,
+                               x: np.ndarray, fx: np.ndarray,
+                               extras: Sequence[np.ndarray] | None) -> None:
+        self._record("glompo_iteration_batch", opt_id=opt_id, call_ids=call_ids, x=x, fx=fx,
+                     extras=None if extras is None else [list(e) for e in extras])
+
+    @hookimpl
+    def glompo_optimizer_stopped(self, manager: Any, opt_id: int, reason: str) -> None:
+        self._record("glompo_optimizer_stopped", opt_id=opt_id, reason=reason)
+
+    @hookimpl
+    def glompo_optimizer_converged(self, manager: Any, opt_id: int, reason: str) -> None:
+        self._record("glompo_optimizer_converged", opt_id=opt_id, reason=reason)
+
+    @hookimpl
+    def glompo_optimizer_crashed(self, manager: Any, opt_id: int, error: str) -> None:
+        self._record("glompo_optimizer_crashed", opt_id=opt_id, error=error)
+
+    @hookimpl
+    def glompo_optimizer_paused(self, manager: Any, opt_id: int) -> None:
+        self._record("glompo_optimizer_paused", opt_id=opt_id)
+
+    @hookimpl
+    def glompo_optimizer_resumed(self, manager: Any, opt_id: int) -> None:
+        self._record("glompo_optimizer_resumed", opt_id=opt_id)
+
+    @hookimpl
+    def glompo_best_improved(self, manager: Any, opt_id: int, x: np.ndarray, fx: float,
+                             call_id: int) -> None:
+        self._record("glompo_best_improved", opt_id=opt_id, x=x, fx=fx, call_id=call_id)
+
+    @hookimpl
+    def glompo_checkpoint_written(self, manager: Any, path: str) -> None:
+        self._record("glompo_checkpoint_written", path=path)
