@@ -269,10 +269,14 @@ class PluginManager:
             hooks = {**{hook: self._registrar(kind, info)
                         for kind, hook in hookspecs.REGISTRATION_HOOKS.items()},
                      hookspecs.COMMAND_HOOKS[0]: self._command_registrar(info)}
-            others = [p for p in self.hook_manager.get_plugins() if p is not plugin]
             for hook_name, register in hooks.items():
-                # this plugin's implementation only, called by pluggy (traced, checked)
-                self.hook_manager.subset_hook_caller(hook_name, others)(register=register)
+                # this plugin's implementation only (pluggy's subset_hook_caller would hash
+                # every plugin object, and plugins need not be hashable); wrappers were
+                # refused above, and pluggy passes only the arguments an implementation names
+                for impl in getattr(self.hook_manager.hook, hook_name).get_hookimpls():
+                    if impl.plugin_name == name:
+                        args = {"register": register}
+                        impl.function(**{a: args[a] for a in impl.argnames})
         except Exception as exc:
             self._fail(name, dist, ver, f"{type(exc).__name__}: {exc}")
             return self._plugins[name]

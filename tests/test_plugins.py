@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
@@ -781,3 +782,26 @@ def test_the_manager_passes_every_argument_of_every_hookspec(tmp_path: Path) -> 
     assert result.stats["end_state"] == "normal", manager.exit_reason
     expected = set(hookspecs.LIFECYCLE_HOOKS)
     assert set(calls) == expected, f"never fired: {sorted(expected - set(calls))}"
+
+
+def test_plugins_need_not_be_hashable() -> None:
+    @dataclasses.dataclass
+    class Unhashable:  # eq=True without frozen: __hash__ is None
+        tag: str
+        calls: list[str] = dataclasses.field(default_factory=list)
+
+        @hookimpl
+        def glompo_register_optimizers(self, register: Any) -> None:
+            register("AlphaOptimizer", AlphaOptimizer)
+
+        @hookimpl
+        def glompo_run_started(self, manager: Any) -> None:
+            self.calls.append(manager)
+
+    first, second = Unhashable("first"), Unhashable("second")  # pluggy compares with ==
+    pm = fresh_pm(("first", first))
+    pm.add_observer(second, "second")
+    assert {p.name: p.status for p in pm.plugins()}["first"] == "active"
+    assert pm.get("optimizer", "AlphaOptimizer") is AlphaOptimizer
+    pm.call_lifecycle("glompo_run_started", manager="m")
+    assert first.calls == second.calls == ["m"]
