@@ -242,6 +242,13 @@ class Rendezvous:
         os.remove(inside)
         return float(np.sum(np.asarray(x, dtype=float) ** 2))
 
+    #: the extra column of :meth:`detailed_call`
+    detailed_call_headers = ("pid",)
+
+    def detailed_call(self, x: Sequence[float]) -> tuple[float, int]:
+        """The value and the process that evaluated it."""
+        return self(x), os.getpid()
+
     def meetings(self) -> list[Meeting]:
         """What each finished evaluation saw, in ticket order."""
         out = []

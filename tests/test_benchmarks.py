@@ -660,13 +660,16 @@ def test_delay_is_honoured(cls: Callable[..., BenchmarkTask]) -> None:
     assert time.perf_counter() - start >= 0.05
 
 
-def test_no_delay_is_fast() -> None:
+def test_no_delay_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)  # the benchmarks call time.sleep
     task = Schwefel(dims=10)
-    x = np.zeros(10)
-    start = time.perf_counter()
     for _ in range(100):
-        task(x)
-    assert time.perf_counter() - start < 0.5
+        task(np.zeros(10))
+    task.detailed_call(np.zeros(10))
+    assert slept == []  # delay=0: no call to time.sleep at all
+    Schwefel(dims=10, delay=0.25)(np.zeros(10))
+    assert slept == [0.25]  # and a delay is one sleep of that length per evaluation
 
 
 def test_module_imports_no_scipy() -> None:

