@@ -6,7 +6,6 @@ import importlib.metadata
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,8 @@ from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.plugins import PluginManager
 from glompo_core.selectors import CycleSelector, NOptimizersSpawnStop
-from glompo_core.testing import parametrize_with_checks
+from glompo_core.testing import BatchRecordingTask, Inbox, parametrize_with_checks
+from glompo_core.testing import wired as wire
 
 tomllib = pytest.importorskip("tomllib")
 
@@ -51,44 +51,20 @@ def shifted_sphere(x: Any) -> float:
     return float(np.sum((np.asarray(x, dtype=float) - CENTRE) ** 2))
 
 
-class Recorder:
-    """A task recording every point; ``evaluate_population`` records the batch sizes."""
+class Recorder(BatchRecordingTask):
+    """A task recording every point (on the shifted sphere by default); ``batches`` holds
+    the sizes of the populations evaluated (glompo_core.testing.BatchRecordingTask)."""
 
     def __init__(self, f: Callable[[np.ndarray], float] = shifted_sphere,
                  delay: float = 0.0) -> None:
-        self.f = f
-        self.delay = delay
-        self.xs: list[np.ndarray] = []
-        self.batches: list[int] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, x: Sequence[float]) -> float:
-        if self.delay:
-            time.sleep(self.delay)
-        point = np.array(x, dtype=float)
-        with self.lock:
-            self.xs.append(point)
-        return self.f(point)
-
-    def evaluate_population(self, xs: Any) -> list[float]:
-        self.batches.append(len(xs))
-        return [self(x) for x in xs]
+        super().__init__(f, delay=delay)
 
 
-def wired(cls: type, **kwargs: Any) -> tuple[Any, ThreadPipe, list[Any], threading.Event]:
-    """An optimizer wired as the manager wires it: (optimizer, manager's end, inbox, pause)."""
-    manager_end, opt_end = ThreadPipe.pair()
-    inbox: list[Any] = []
-    pause = threading.Event()
-    pause.set()
-
-    class Inbox:
-        def put(self, item: Any) -> None:
-            inbox.append(item)
-
-    opt = cls(_opt_id=1, _signal_pipe=opt_end, _results_queue=Inbox(), _pause_flag=pause,
-              **kwargs)
-    return opt, manager_end, inbox, pause
+def wired(cls: type, **kwargs: Any) -> tuple[Any, ThreadPipe, Inbox, threading.Event]:
+    """An optimizer wired as the manager wires it (glompo_core.testing.wired): the optimizer,
+    the manager's end of its pipe, the inbox of its messages, its pause event."""
+    w = wire(cls, kwargs)
+    return w.opt, w.pipe, w.inbox, w.pause
 
 
 # ------------------------------------------------------------------------ registration
@@ -250,12 +226,12 @@ class StopsAt(Recorder):
 
     def __init__(self, pipe: ThreadPipe, n: int) -> None:
         super().__init__()
-        self.pipe, self.n = pipe, n
+        self.stop_pipe, self.n = pipe, n
 
     def __call__(self, x: Sequence[float]) -> float:
         fx = super().__call__(x)
         if len(self.xs) == self.n:
-            self.pipe.send((Signal.STOP, "enough"))
+            self.stop_pipe.send((Signal.STOP, "enough"))
         return fx
 
 
@@ -287,7 +263,8 @@ def test_convergence_is_reported_with_scipys_message() -> None:
     opt, _, inbox, _ = wired(Powell)
     res = opt.minimize(shifted_sphere, [1.0] * 5, BOUNDS5)
     assert res.success
-    assert inbox == [ManagerMessage(1, 0, "scipy Powell: Optimization terminated successfully.")]
+    assert inbox.items == [
+        ManagerMessage(1, 0, "scipy Powell: Optimization terminated successfully.")]
     opt, _, inbox, _ = wired(NelderMead, maxfev=20)
     res = opt.minimize(shifted_sphere, [1.0] * 5, BOUNDS5)
     assert not res.success and res.stats is not None and res.stats["evaluations"] <= 21
