@@ -14,10 +14,18 @@ optimizer at a time is reproducible, without a thread hand-off per evaluation.
 The manager's own thread starts new optimizers, fires the lifecycle hooks of
 plugins (per batch), logs the status, watches ``STOP_<id>`` files and timeouts,
 and at the end stops and joins every optimizer and writes the summary.
+
+Where the parts are: this module keeps the decisions (admit, record, stop, exit,
+spawn, inject) and the run loop's steps (``start_manager``: ``_begin_session``,
+``_loop_step``, ``_shutdown``); ``_slot.py`` is the per-optimizer slot (record,
+scaler, function wrapper, results sink), which calls the manager through four
+callbacks only; ``_resume.py`` writes checkpoints and rebuilds a manager from one;
+``status.py`` holds the run's one clock (``run_time``) and the resource samples.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -31,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from glompo_core import _resume
 from glompo_core._evaluation import TASK_ERROR_MODES, EvaluationError, FailureTally
 from glompo_core._slot import OptRecord, build_slot, run_minimize
 from glompo_core._workdir import WorkingDirLock
@@ -40,6 +49,7 @@ from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal
 from glompo_core.plugins import PluginManager, get_plugin_manager
 from glompo_core.printstreams import PrintStreamRouter
 from glompo_core.result import Result
+from glompo_core.status import run_time
 
 __all__ = ["GloMPOManager"]
 
@@ -157,6 +167,11 @@ class GloMPOManager:
         self.checkpoint_control: Any = None
         self._opts: dict[int, OptRecord] = {}
         self._restore: list[dict[str, Any]] = []  # optimizers to resume (load_checkpoint)
+        self._checkpoint_dir: Any = None  # the unpacked checkpoint (a TemporaryDirectory)
+        self._scope_state: Path | None = None  # the visualisation's saved state
+        self._interrupt: str | None = None  # the signal received (set by its handler)
+        self._listen_batch = False  # a plugin listens to glompo_iteration_batch
+        self._last_file_check = 0.0
         self._resumed = False
         self._checkpoint_pending = False
         self._final_checkpoint = False
@@ -392,11 +407,7 @@ class GloMPOManager:
         window = checks.history_window(self.stoppers)
         self.opt_log = checks.make_logger(self.summary_files, self.n_parms, window, self._pm,
                                           self.exit_conditions)
-        self._lock = threading.RLock()
-        self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-        self._done = 0  # evaluations recorded in the log (f_counter counts those admitted)
-        self._view = _View(self)
-        self._callbacks = _SlotCallbacks(self)
+        self._wire(done=0)
         # last: nothing that can fail follows the lock (a directory another run holds is
         # refused before anything in it is deleted); released by the run's end or close()
         self._workdir_lock = checks.prepare_working_dir(self.working_dir,
@@ -404,6 +415,14 @@ class GloMPOManager:
         self._is_initialised = True
         self.logger.info("manager set up: %d parameters, max_jobs=%d, backend=%s, seed=%s",
                          self.n_parms, self.max_jobs, self.backend, self.seed)
+
+    def _wire(self, done: int) -> None:
+        """Make the lock, the event queue, the view and the slots' callbacks."""
+        self._lock = threading.RLock()
+        self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._done = done  # evaluations recorded in the log (f_counter counts those admitted)
+        self._view = _View(self)
+        self._callbacks = _SlotCallbacks(self)
 
     def _seed_components(self) -> None:
         for i, comp in enumerate((self.x0_generator, self.opt_selector)):
@@ -859,10 +878,20 @@ class GloMPOManager:
                 self._record_crash(rec, msg)
 
     def _status_report(self) -> None:
-        from glompo_core.status import record_usage, status_text
+        from glompo_core.status import status_text
 
-        record_usage(self)
+        self._record_usage()
         self.logger.info(status_text(self))
+
+    def _record_usage(self) -> None:
+        """Append a resource usage sample to the histories."""
+        from glompo_core.status import record_usage
+
+        sample = record_usage()
+        if sample is not None:
+            self.cpu_history.append(sample.cpu)
+            self.mem_history.append(sample.memory)
+            self.load_history.append(sample.load)
 
     def start_manager(self) -> Result:
         """Run the optimization until an exit condition is met, and return the result.
@@ -878,112 +907,131 @@ class GloMPOManager:
             raise GloMPOError("this manager has already run; set up a new one")
         self._hold_working_dir()  # taken by setup()/load_checkpoint(); again after close()
         self.exit_reason = None
-        self._interrupt: str | None = None
-        old_handlers = self._install_signal_handlers()
-        router = PrintStreamRouter(self.working_dir) if self.split_printstreams else None
+        self._interrupt = None
+        error: BaseException | None = None
+        with contextlib.ExitStack() as stack:
+            # unwound in reverse: shut down, stop routing print streams, restore handlers
+            stack.callback(self._restore_signal_handlers, self._install_signal_handlers())
+            if self.split_printstreams:
+                stack.enter_context(PrintStreamRouter(self.working_dir))
+            stack.callback(self._shutdown)
+            try:
+                self._begin_session()
+                while self._loop_step():
+                    pass
+            except KeyboardInterrupt:
+                self._request_exit("interrupted by SIGINT (Ctrl-C)", state="SIGINT")
+            except BaseException as exc:
+                error = exc
+                self._request_exit(f"error in the manager: {exc!r}", state="error")
+        if error is not None:
+            raise error
+        return self.result
+
+    def _begin_session(self) -> None:
+        """Open the log, start the backend and the visualisation, resume or start."""
         self._pm.unmute_all()
         self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
         self.t_start = time.time()
         self.opt_session_starts.append(self.t_start)
         self.last_status = self.t_start
-        last_file_check = 0.0
-        error: BaseException | None = None
-        try:
-            if router is not None:
-                router.__enter__()
-            opener = getattr(self.opt_log, "open", None)
-            if callable(opener):  # file loggers (glompo-hdf5) write glompo_log.h5
-                log_path = self.working_dir / "glompo_log.h5"
-                if self._resumed and log_path.exists():
-                    opener(log_path, "a", self.checksum)
-                    truncate = getattr(self.opt_log, "truncate_after", None)
-                    if callable(truncate):  # drop rows written after the checkpoint
-                        truncate(self.f_counter)
-                else:
-                    if self._resumed:
-                        self.logger.warning("no glompo_log.h5 in %s to append to: a new log "
-                                            "file starts at evaluation %d", self.working_dir,
-                                            self.f_counter + 1)
-                    opener(log_path, "w", self.checksum)
-                self._write_manager_metadata()
-            self._backend_obj.start(self.task, self.max_jobs, detailed=self.is_log_detailed,
-                                    timeout=self.force_terminations_after
-                                    if self.allow_forced_terminations else None)
-            if self.visualisation:
-                self.scope = self._pm.create_visualisation(self._view, self.visualisation_args)
-                if self.scope is not None:
-                    state = getattr(self, "_scope_state", None)
-                    if state is not None and callable(getattr(self.scope, "checkpoint_load",
-                                                              None)):
-                        self.scope.checkpoint_load(state)
-                    self._pm.add_observer(self.scope, self._scope_name())
-                    self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
-            self._fire("glompo_run_started")
-            self.logger.info("run %s", "resumed" if self._resumed else "started")
-            self._status_report()
-            self.last_checkpoint = self.t_start
-            self.last_chkpt_fcall = self.f_counter
-            if self._restore:
-                self._resume_optimizers()
-            elif self.checkpoint_control is not None and \
-                    self.checkpoint_control.checkpoint_at_init and not self._resumed:
+        self._last_file_check = 0.0
+        self._open_log_file()
+        self._backend_obj.start(self.task, self.max_jobs, detailed=self.is_log_detailed,
+                                timeout=self.force_terminations_after
+                                if self.allow_forced_terminations else None)
+        if self.visualisation:
+            self._start_visualisation()
+        self._fire("glompo_run_started")
+        self.logger.info("run %s", "resumed" if self._resumed else "started")
+        self._status_report()
+        self.last_checkpoint = self.t_start
+        self.last_chkpt_fcall = self.f_counter
+        if self._restore:
+            _resume.resume_optimizers(self)
+        elif self.checkpoint_control is not None and \
+                self.checkpoint_control.checkpoint_at_init and not self._resumed:
+            self.checkpoint()
+
+    def _open_log_file(self) -> None:
+        """Open the file of a file logger (glompo-hdf5): appended to when resuming."""
+        opener = getattr(self.opt_log, "open", None)
+        if not callable(opener):
+            return
+        log_path = self.working_dir / "glompo_log.h5"
+        if self._resumed and log_path.exists():
+            opener(log_path, "a", self.checksum)
+            truncate = getattr(self.opt_log, "truncate_after", None)
+            if callable(truncate):  # drop rows written after the checkpoint
+                truncate(self.f_counter)
+        else:
+            if self._resumed:
+                self.logger.warning("no glompo_log.h5 in %s to append to: a new log "
+                                    "file starts at evaluation %d", self.working_dir,
+                                    self.f_counter + 1)
+            opener(log_path, "w", self.checksum)
+        self._write_manager_metadata()
+
+    def _start_visualisation(self) -> None:
+        """Create the visualisation (glompo-scope), restored from a checkpoint if saved."""
+        self.scope = self._pm.create_visualisation(self._view, self.visualisation_args)
+        if self.scope is None:
+            return
+        state = self._scope_state
+        if state is not None and callable(getattr(self.scope, "checkpoint_load", None)):
+            self.scope.checkpoint_load(state)
+        self._pm.add_observer(self.scope, self._scope_name())
+        self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
+
+    def _loop_step(self) -> bool:
+        """One turn of the manager's thread; False when the run is over."""
+        if self._interrupted() and not self._exiting():
+            # nothing starts from now on; the optimizers are kept (paused, or cut
+            # between two evaluations) for a last checkpoint, then stopped
+            if self.checkpoint_control is not None:
+                self.logger.info("%s received: writing a checkpoint before stopping",
+                                 self._interrupt)
+            self._request_exit(f"interrupted by {self._interrupt}",
+                               state=self._interrupt or "SIGINT", checkpoint=True)
+        with self._lock:
+            self._check_exit()
+        if self._exiting():
+            if self._final_checkpoint:
+                self.logger.info("the run is ending: writing a final checkpoint")
                 self.checkpoint()
-            while True:
-                if self._interrupted() and not self._exiting():
-                    # nothing starts from now on; the optimizers are kept (paused, or cut
-                    # between two evaluations) for a last checkpoint, then stopped
-                    if self.checkpoint_control is not None:
-                        self.logger.info("%s received: writing a checkpoint before stopping",
-                                         self._interrupt)
-                    self._request_exit(f"interrupted by {self._interrupt}",
-                                       state=self._interrupt or "SIGINT", checkpoint=True)
-                with self._lock:
-                    self._check_exit()
-                if self._exiting():
-                    if self._final_checkpoint:
-                        self.logger.info("the run is ending: writing a final checkpoint")
-                        self.checkpoint()
-                    break
-                self._spawn_as_needed()
-                if self._exiting():
-                    break
-                if not self.spawning_opts and not any(r.alive for r in self._opts.values()):
-                    self._request_exit("no optimizer is running and the selector starts no more")
-                    break
-                now = time.time()
-                if now - last_file_check >= 1.0:
-                    last_file_check = now
-                    self._check_interventions()
-                    self._check_timeouts()
-                    if (self.working_dir / "CHKPT").exists():
-                        self.logger.info("CHKPT file found: writing a checkpoint")
-                        (self.working_dir / "CHKPT").unlink(missing_ok=True)
-                        self.checkpoint()
-                why = self._checkpoint_due()
-                if why is not None:
-                    if not self._exiting():
-                        self.logger.info("checkpoint due (%s)", why)
-                        self.checkpoint()
-                    else:
-                        self._resume_all([])
-                if now - self.last_status >= self.status_interval:
-                    self.last_status = now
-                    self._status_report()
-                self.opt_log.flush()  # file loggers write their buffered rows here
-                self._drain_events(_LOOP_WAIT)
-        except KeyboardInterrupt:
-            self._request_exit("interrupted by SIGINT (Ctrl-C)", state="SIGINT")
-        except BaseException as exc:
-            error = exc
-            self._request_exit(f"error in the manager: {exc!r}", state="error")
-        finally:
-            self._shutdown()
-            if router is not None:
-                router.__exit__(None, None, None)
-            self._restore_signal_handlers(old_handlers)
-        if error is not None:
-            raise error
-        return self.result
+            return False
+        self._spawn_as_needed()
+        if self._exiting():
+            return False
+        if not self.spawning_opts and not any(r.alive for r in self._opts.values()):
+            self._request_exit("no optimizer is running and the selector starts no more")
+            return False
+        now = time.time()
+        if now - self._last_file_check >= 1.0:
+            self._last_file_check = now
+            self._check_files()
+        why = _resume.checkpoint_due(self)
+        if why is not None:
+            if not self._exiting():
+                self.logger.info("checkpoint due (%s)", why)
+                self.checkpoint()
+            else:
+                self._resume_all([])
+        if now - self.last_status >= self.status_interval:
+            self.last_status = now
+            self._status_report()
+        self.opt_log.flush()  # file loggers write their buffered rows here
+        self._drain_events(_LOOP_WAIT)
+        return True
+
+    def _check_files(self) -> None:
+        """``STOP_<id>`` and ``CHKPT`` files, and evaluations past their timeout."""
+        self._check_interventions()
+        self._check_timeouts()
+        if (self.working_dir / "CHKPT").exists():
+            self.logger.info("CHKPT file found: writing a checkpoint")
+            (self.working_dir / "CHKPT").unlink(missing_ok=True)
+            self.checkpoint()
 
     def _exiting(self) -> bool:
         """True once the run is ending (set from any thread: not narrowed by mypy)."""
@@ -1024,9 +1072,7 @@ class GloMPOManager:
         self.t_end = time.time()
         self.opt_session_ends.append(self.t_end)
         try:
-            from glompo_core.status import record_usage
-
-            record_usage(self)
+            self._record_usage()
         except Exception:
             self.logger.debug("resource usage could not be recorded", exc_info=True)
         with self._lock:
@@ -1082,7 +1128,7 @@ class GloMPOManager:
         return {oid: rec.status for oid, rec in self._opts.items()}
 
     def _finalise_result(self) -> None:
-        session = (self.t_end or time.time()) - (self.t_start or time.time())
+        elapsed, session = run_time(self.t_used, self.t_start, self.t_end)
         statuses = [rec.status for rec in self._opts.values()]
         self.result.stats = {
             "f_counter": self.f_counter,
@@ -1093,7 +1139,7 @@ class GloMPOManager:
             "failed_evaluations": self.failures.total,
             "end_state": self.end_state,
             "exit_status": EXIT_STATUS.get(self.end_state, 1),
-            "t_used": self.t_used + session,
+            "t_used": elapsed,
             "t_session": session,
             "exit_reason": self.exit_reason,
         }
@@ -1194,143 +1240,7 @@ class GloMPOManager:
         mid-run (``can_checkpoint = False``, or not paused in time) is restarted from its
         best point on resume.
         """
-        import tempfile
-
-        import dill
-
-        from glompo_core import checkpointing as chk
-
-        control = self.checkpoint_control or chk.CheckpointingControl()
-        self.last_checkpoint = time.time()
-        self.last_chkpt_fcall = self.f_counter
-        directory = self.working_dir / Path(control.checkpointing_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        paused = self._pause_all()
-        try:
-            # observers (the scope) must have seen every batch the checkpoint holds
-            self._drain_events(0, budget=None)
-            with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as tmp_name:
-                tmp = Path(tmp_name)
-                with self._lock:
-                    self.opt_log.flush()
-                    manifest = self._save_state(tmp, paused, control, dill)
-                self._chkpt_count += 1
-                name = control.name(self._chkpt_count)
-                path = chk.write_checkpoint(tmp, directory / name, manifest)
-            self._written_checkpoints.append(path.name)
-            self.checkpoint_history.add(str(path))
-            for old in chk.prune(directory, control.keep_past, path, self._written_checkpoints):
-                self._written_checkpoints.remove(old.name)
-                self.checkpoint_history.discard(str(old))
-            self.logger.info("checkpoint written: %s (f_counter=%d)", path, self.f_counter)
-            self._fire("glompo_checkpoint_written", path=str(path))
-            return path
-        except Exception as exc:
-            self.logger.exception("checkpoint failed")
-            if control.raise_checkpoint_fail:
-                from glompo_core.errors import CheckpointingError
-
-                raise CheckpointingError(f"checkpoint failed: {exc}") from exc
-            return None
-        finally:
-            self._resume_all(paused)
-
-    def _save_state(self, tmp: Path, paused: list[OptRecord], control: Any,
-                    dill: Any) -> dict[str, Any]:
-        """Write every part of a checkpoint into ``tmp``; return the manifest (under lock)."""
-        from glompo_core import checkpointing as chk
-
-        session = time.time() - self.t_start if self.t_start else 0.0
-        state = {name: getattr(self, name) for name in self._STATE_ATTRS}
-        kept = {}
-        for key, value in self._backend_kwargs.items():
-            try:
-                dill.dumps(value)
-                kept[key] = value
-            except Exception:
-                self.logger.warning("backend_kwargs[%r] does not pickle and is left out of the "
-                                    "checkpoint: give it again with load_checkpoint(..., "
-                                    "backend_kwargs=...)", key)
-        state["_backend_kwargs"] = kept
-        state["t_used"] = self.t_used + session
-        # the evaluations the checkpoint's log holds (others may still be running in an
-        # optimizer that did not pause in time: it restarts from its best point)
-        state["f_counter"] = self._done
-        state["session_end"] = time.time()
-        records = []
-        (tmp / "optimizers").mkdir()
-        for oid, rec in self._opts.items():
-            info = {"opt_id": oid, "type": rec.type, "cls": type(rec.optimizer),
-                    "status": rec.status, "workers": rec.workers,
-                    "init_kwargs": rec.init_kwargs, "call_kwargs": rec.call_kwargs,
-                    "x0": rec.x0, "t_start": rec.t_start, "t_end": rec.t_end,
-                    "end_reason": rec.end_reason, "converged_msg": rec.converged_msg,
-                    "restart": None}
-            if (rec.alive or rec.cut) and not rec.stop_requested:
-                can = getattr(rec.optimizer, "can_checkpoint", True)
-                # an optimizer cut by the run's end is saved as it stands (between two
-                # evaluations): resumed, it starts a new iteration
-                if (rec in paused or rec.cut) and can:
-                    try:
-                        rec.optimizer.checkpoint_save(tmp / "optimizers" / f"opt_{oid}.pkl")
-                        info["restart"] = "state"
-                    except Exception:
-                        self.logger.exception("optimizer %d could not be saved; it will "
-                                              "restart from its best point", oid)
-                if info["restart"] is None:
-                    info["restart"] = "best"
-                    best = self.opt_log.get_best_iter(oid)
-                    info["best_x"] = best["x"]
-                    reason = ("it cannot be saved mid-run" if not can
-                              else "it did not reach an iteration boundary in time")
-                    if can or oid not in self._warned_unsaveable:  # once per optimizer
-                        self._warned_unsaveable.add(oid)
-                        self.logger.warning("optimizer %d (%s): %s; on resume it restarts "
-                                            "from its best point", oid, rec.type, reason)
-            records.append(info)
-        state["optimizers"] = records
-        with open(tmp / "manager.pkl", "wb") as file:
-            dill.dump(state, file, recurse=True)
-        (tmp / "log").mkdir()
-        self.opt_log.checkpoint_save(tmp / "log")
-        task_mode = "none"
-        if not control.force_task_save:
-            try:
-                data = dill.dumps(self.task, recurse=True)
-                (tmp / "task.pkl").write_bytes(data)
-                task_mode = "pickle"
-            except Exception as exc:
-                self.logger.info("the task does not pickle (%r); trying task.checkpoint_save",
-                                 exc)
-        if task_mode == "none" and callable(getattr(self.task, "checkpoint_save", None)):
-            (tmp / "task").mkdir()
-            self.task.checkpoint_save(tmp / "task")
-            task_mode = "files"
-        if task_mode == "none":
-            self.logger.warning("the task could not be saved: resuming needs task=")
-        if self.scope is not None and callable(getattr(self.scope, "checkpoint_save", None)):
-            (tmp / "scope").mkdir()
-            try:
-                self.scope.checkpoint_save(tmp / "scope")
-            except Exception:  # an observer never costs the run its checkpoint
-                self.logger.exception("the visualisation's state could not be saved; the "
-                                      "checkpoint is written without it")
-        return chk.core_manifest(
-            checksum=self.checksum, f_counter=self._done, o_counter=self.o_counter,
-            task=task_mode, plugins=self._plugin_versions(),
-            # where the task's module and the run file were: glompo resume finds them there
-            **chk.run_origin(self.task, self.working_dir, control,
-                             self.run_file_dir),
-            optimizers=[{"opt_id": r["opt_id"], "type": r["type"], "status": r["status"],
-                         "restart": r["restart"], "module": r["cls"].__module__}
-                        for r in records])
-
-    def _plugin_versions(self) -> dict[str, str]:
-        out = {}
-        for info in self._pm.plugins():
-            if info.status == "active":
-                out[info.distribution] = info.version
-        return out
+        return _resume.write(self)
 
     def load_checkpoint(self, path: str | os.PathLike[str],
                         task_loader: Callable[[Path], Any] | None = None,
@@ -1365,152 +1275,9 @@ class GloMPOManager:
             The file is missing, damaged or foreign, a plugin it needs is not installed,
             or the task cannot be rebuilt.
         """
-        import tempfile
-
-        import dill
-
-        from glompo_core import _setup_checks as checks
-        from glompo_core import checkpointing as chk
-        from glompo_core._workdir import lock_working_dir
-        from glompo_core.errors import CheckpointingError
-
         if self._is_initialised:
             raise GloMPOError("this manager is already initialised; create a new one")
-        for forbidden in ("bounds", "opt_log"):
-            if forbidden in glompo_kwargs:
-                raise ValueError(f"{forbidden} cannot be changed when resuming a checkpoint")
-        self._checkpoint_dir = tempfile.TemporaryDirectory(prefix="glompo-resume-")
-        tmp = Path(self._checkpoint_dir.name)
-        manifest = chk.read_checkpoint(Path(path), tmp)
-        try:
-            with open(tmp / "manager.pkl", "rb") as file:
-                state = dill.load(file)
-            with open(tmp / "log" / "opt_log", "rb") as file:
-                log_cls = dill.load(file)["class"]
-        except (ModuleNotFoundError, AttributeError, ImportError) as exc:
-            raise CheckpointingError(self._missing_plugin_message(manifest, exc)) from None
-        except Exception as exc:
-            raise CheckpointingError(f"{path}: the manager's state cannot be read: "
-                                     f"{type(exc).__name__}: {exc}") from None
-        self._pm = plugin_manager or get_plugin_manager()
-        if task is None and task_loader is not None and (tmp / "task").is_dir():
-            task = task_loader(tmp / "task")
-        if task is None and (tmp / "task.pkl").exists():
-            try:
-                task = dill.loads((tmp / "task.pkl").read_bytes())
-            except Exception as exc:
-                raise CheckpointingError(f"the task saved in {path} cannot be unpickled "
-                                         f"({exc!r}); pass task= or task_loader=") from None
-        if task is None:
-            raise CheckpointingError(f"{path} holds no usable task ({manifest.get('task')}): "
-                                     "pass task= (or task_loader= for task files)")
-        self.task = task
-        for name in self._STATE_ATTRS:
-            if name in state:  # checkpoints of older versions lack newer settings
-                setattr(self, name, state[name])
-        self.t_used = float(state["t_used"])
-        self.opt_session_ends = list(self.opt_session_ends)
-        if len(self.opt_session_ends) < len(self.opt_session_starts):
-            self.opt_session_ends.append(state["session_end"])
-        self.opt_log = log_cls.checkpoint_load(tmp / "log")
-        # overrides
-        for key, value in glompo_kwargs.items():
-            if key == "working_dir":
-                self.working_dir = Path(value).resolve()
-            elif key == "max_jobs":
-                self.max_jobs = checks.check_max_jobs(value)
-            elif key in ("exit_conditions", "stoppers"):
-                kind = "exit_condition" if key == "exit_conditions" else "stopper"
-                setattr(self, key, checks.resolve_condition(value, kind, self._pm, self.bounds))
-            elif key == "backend_kwargs":
-                self._backend_kwargs = dict(value or {})
-            elif key == "checkpoint_control":
-                self.checkpoint_control = checks.check_checkpoint_control(value)
-            elif key == "summary_files":
-                self.summary_files = checks.check_summary_files(value, self._pm)
-            elif key in self._STATE_ATTRS and not key.startswith("_") and key not in (
-                    "f_counter", "o_counter", "checksum", "result", "n_parms", "seed",
-                    "bounds", "proc_backend", "allow_forced_terminations"):
-                setattr(self, key, value)
-            else:
-                raise ValueError(f"{key!r} cannot be set when resuming a checkpoint")
-        backend = glompo_kwargs.get("backend", self.backend)
-        self.backend = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
-        self._backend_obj = checks.resolve_backend(backend, self._backend_kwargs, self._pm)
-        self.proc_backend = self.backend not in ("threads",)
-        self.scope = None
-        self._scope_state = tmp / "scope" if (tmp / "scope").is_dir() else None
-        self._lock = threading.RLock()
-        self._events = queue.Queue()
-        self._done = self.f_counter
-        self._view = _View(self)
-        self._callbacks = _SlotCallbacks(self)
-        self._restore = self._restore_plan(state["optimizers"], tmp)
-        self.checkpoint_history = set(self.checkpoint_history) | {str(Path(path).resolve())}
-        if "working_dir" not in glompo_kwargs:
-            self._warn_if_not_beside(Path(path), manifest)
-        checks.ensure_writable_dir(self.working_dir)  # refused before anything runs
-        # last: nothing that can fail follows the lock; released by the run's end or close()
-        self._workdir_lock = lock_working_dir(self.working_dir)
-        self._resumed = True
-        self._is_initialised = True
-        self.logger.info("loaded checkpoint %s: f_counter=%d, %d optimizers to resume",
-                         path, self.f_counter, len(self._restore))
-
-    def _warn_if_not_beside(self, path: Path, manifest: dict[str, Any]) -> None:
-        """Warn when the recorded working_dir is not the run directory holding ``path``."""
-        from glompo_core import checkpointing as chk
-        from glompo_core.errors import CheckpointingError
-
-        try:
-            run_dir = chk.run_dir_of(path, manifest)
-        except CheckpointingError:
-            return  # a loose checkpoint: no run directory to compare with
-        if run_dir.resolve() != self.working_dir:
-            self.logger.warning(
-                "resuming %s writes into the working_dir recorded in the checkpoint, %s, not "
-                "into %s, the run directory that holds the checkpoint; pass "
-                "working_dir=%r to write beside the checkpoint", path, self.working_dir,
-                run_dir, str(run_dir))
-
-    def _restore_plan(self, records: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
-        plan = []
-        for info in records:
-            if info["restart"] is None:  # ended before the checkpoint: keep its record
-                rec = OptRecord.ended(info)
-                self._opts[info["opt_id"]] = rec
-                continue
-            entry = dict(info)
-            entry["path"] = tmp / "optimizers" / f"opt_{info['opt_id']}.pkl"
-            plan.append(entry)
-        # max_jobs may have shrunk: share the slots equally among resumed optimizers
-        total = sum(int(e["workers"]) for e in plan)
-        if plan and total > self.max_jobs:
-            share = max(1, self.max_jobs // len(plan))
-            self.logger.warning("max_jobs=%d is smaller than the %d slots of the resumed "
-                                "optimizers: each gets %d", self.max_jobs, total, share)
-            for e in plan:
-                e["workers"] = share
-        return plan
-
-    @staticmethod
-    def _missing_plugin_message(manifest: dict[str, Any], exc: BaseException) -> str:
-        module = getattr(exc, "name", None) or str(exc)
-        needed = [o for o in manifest.get("optimizers", [])
-                  if str(o.get("module", "")).split(".")[0] == str(module).split(".")[0]]
-        text = f"the checkpoint needs {module!r}, which cannot be imported ({exc})"
-        if needed:
-            text += f"; it is the module of optimizer(s) {sorted({o['type'] for o in needed})}"
-        from glompo_core._install import install_hint
-        from glompo_core.plugins import FIRST_PARTY
-
-        for o in needed:
-            dist = FIRST_PARTY.get(str(o["type"]).lower())
-            if dist:
-                text += f": {install_hint(dist)}"
-                break
-        return text + ". Installed versions when it was written: " + \
-            ", ".join(f"{k} {v}" for k, v in manifest.get("plugins", {}).items())
+        _resume.load(self, path, task_loader, task, plugin_manager, glompo_kwargs)
 
     @classmethod
     def load_manager(cls, *args: Any, **kwargs: Any) -> GloMPOManager:
@@ -1518,36 +1285,6 @@ class GloMPOManager:
         manager = cls()
         manager.load_checkpoint(*args, **kwargs)
         return manager
-
-    def _resume_optimizers(self) -> None:
-        """Start the optimizers a checkpoint saved (called by start_manager after a load)."""
-        plan, self._restore = self._restore, []
-        for entry in plan:
-            cls = entry["cls"]
-            init = dict(entry["init_kwargs"], workers=entry["workers"])
-            if entry["restart"] == "state":
-                self._launch(entry["opt_id"], cls, init, entry["call_kwargs"], entry["x0"],
-                             restart=entry["path"], t_start=entry["t_start"])
-            else:
-                x0 = entry.get("best_x")
-                x0 = np.asarray(entry["x0"] if x0 is None else x0, dtype=float)
-                self.logger.warning("optimizer %d (%s) restarts from its best point",
-                                    entry["opt_id"], entry["type"])
-                self._launch(entry["opt_id"], cls, init, entry["call_kwargs"], x0,
-                             t_start=entry["t_start"])
-
-    def _checkpoint_due(self) -> str | None:
-        control = self.checkpoint_control
-        if control is None:
-            return None
-        now = time.time()
-        if self._checkpoint_pending:
-            return "evaluations"
-        if now - self.last_checkpoint >= control.checkpoint_time_frequency:
-            return "time"
-        if self.f_counter - self.last_chkpt_fcall >= control.checkpoint_iter_frequency:
-            return "evaluations"
-        return None
 
     # ------------------------------------------------------------------------- outputs
     def write_summary_file(self, dump_dir: str | os.PathLike[str] | None = None) -> Path:

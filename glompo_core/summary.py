@@ -19,6 +19,7 @@ import psutil
 import yaml
 
 from glompo_core._version import __version__
+from glompo_core.status import run_time
 
 if TYPE_CHECKING:
     from glompo_core.manager import GloMPOManager
@@ -111,8 +112,7 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
                                [*manager.opt_session_ends,
                                 *[None] * (len(manager.opt_session_starts)
                                            - len(manager.opt_session_ends))])]
-    session = ((manager.t_end or datetime.now().timestamp()) - manager.t_start
-               if manager.t_start else 0.0)
+    elapsed, session = run_time(manager.t_used, manager.t_start, manager.t_end)
     selector = manager.opt_selector
     avail: dict[int, Any] = {}
     for i, (cls, init, call) in enumerate(getattr(selector, "avail_opts", [])):
@@ -135,7 +135,7 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
             "Hostname": socket.gethostname(),
             "Time": {
                 "Optimization Periods": periods,
-                "Total": _duration(manager.t_used + session),
+                "Total": _duration(elapsed),
                 "Session": _duration(session),
             },
         },
