@@ -9,7 +9,7 @@ import textwrap
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,13 @@ from glompo_core.exit_conditions import MaxFuncCalls
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal, ThreadPipe
 from glompo_core.plugins import PluginManager
 from glompo_core.selectors import CycleSelector, NOptimizersSpawnStop
-from glompo_core.testing import parametrize_with_checks
+from glompo_core.testing import (
+    BatchRecordingTask,
+    Inbox,
+    RecordingTask,
+    parametrize_with_checks,
+    wired,
+)
 
 tomllib = pytest.importorskip("tomllib")
 
@@ -45,37 +51,11 @@ def shifted_sphere(x: Any) -> float:
     return float(np.sum((np.asarray(x, dtype=float) - CENTRE) ** 2))
 
 
-class Recorder:
-    """A task recording every point; ``evaluate_population`` records the batch sizes."""
-
-    def __init__(self, f: Callable[[np.ndarray], float] = shifted_sphere) -> None:
-        self.f = f
-        self.xs: list[np.ndarray] = []
-        self.batches: list[int] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, x: Sequence[float]) -> float:
-        point = np.array(x, dtype=float)
-        with self.lock:
-            self.xs.append(point)
-        return self.f(point)
-
-    def evaluate_population(self, xs: Any) -> list[float]:
-        self.batches.append(len(xs))
-        return [self(x) for x in xs]
-
-
-def wired(**kwargs: Any) -> tuple[NevergradOptimizer, ThreadPipe, list[Any]]:
-    """A NevergradOptimizer wired as the manager wires it: (optimizer, manager's end, inbox)."""
-    manager_end, opt_end = ThreadPipe.pair()
-    inbox: list[Any] = []
-
-    class Inbox:
-        def put(self, item: Any) -> None:
-            inbox.append(item)
-
-    opt = NevergradOptimizer(_opt_id=1, _signal_pipe=opt_end, _results_queue=Inbox(), **kwargs)
-    return opt, manager_end, inbox
+def wired_ng(**kwargs: Any) -> tuple[NevergradOptimizer, ThreadPipe, Inbox]:
+    """A NevergradOptimizer wired as the manager wires it (glompo_core.testing.wired): the
+    optimizer, the manager's end of its pipe, and the inbox of its messages."""
+    w = wired(NevergradOptimizer, kwargs)
+    return w.opt, w.pipe, w.inbox
 
 
 # ------------------------------------------------------------------------ registration
@@ -284,7 +264,7 @@ def test_ngopt_runs_to_completion_and_the_process_exits(tmp_path: Path) -> None:
 
 
 def test_workers_ask_a_batch_and_evaluate_it_at_once() -> None:
-    task = Recorder()
+    task = BatchRecordingTask(shifted_sphere)
     opt = NevergradOptimizer(optimizer="TwoPointsDE", workers=6, budget=100, seed=1)
     res = opt.minimize(task, [1.0] * 5, BOUNDS5)
     assert task.batches == [6] * 16 + [4]  # the last batch is what is left of the budget
@@ -296,7 +276,7 @@ def test_x0_is_the_first_point_evaluated_and_points_stay_in_bounds() -> None:
     bounds = np.array([(10.0, 11.0), (-3.0, -2.5), (100.0, 200.0)])
     x0 = np.array([11.0, -2.5, 137.25])  # on two bounds
     for name in ("PSO", "CMA", "NelderMead"):
-        task = Recorder(lambda x: float(np.sum(x)))
+        task = BatchRecordingTask(lambda x: float(np.sum(x)))
         NevergradOptimizer(optimizer=name, budget=300, seed=1).minimize(task, x0.tolist(),
                                                                         bounds.tolist())
         xs = np.array(task.xs)
@@ -308,7 +288,7 @@ def test_bounds_method_reaches_nevergrad() -> None:
     share = {}
     for method in ("bouncing", "clipping"):
         opt = NevergradOptimizer(optimizer="PSO", budget=600, seed=1, bounds_method=method)
-        task = Recorder()
+        task = BatchRecordingTask(shifted_sphere)
         opt.minimize(task, [1.0] * 5, BOUNDS5)
         xs = np.abs(np.array(task.xs))
         share[method] = float(np.mean(xs == 2.0))  # coordinates exactly on a bound
@@ -320,7 +300,7 @@ def test_seeded_runs_repeat_exactly() -> None:
     for name in ("NGOpt", "CMA", "DE", "TwoPointsDE", "PSO"):
         runs = []
         for seed in (5, 5, 6):
-            task = Recorder()
+            task = BatchRecordingTask(shifted_sphere)
             NevergradOptimizer(optimizer=name, budget=120, seed=seed).minimize(
                 task, [1.0] * 5, BOUNDS5)
             runs.append(np.array(task.xs))
@@ -344,9 +324,10 @@ def test_nan_and_infinity_are_told_as_the_worst_loss() -> None:
 
 
 def test_convergence_message_and_result_stats() -> None:
-    opt, _, inbox = wired(optimizer="OnePlusOne", budget=50, seed=1)
+    opt, _, inbox = wired_ng(optimizer="OnePlusOne", budget=50, seed=1)
     res = opt.minimize(shifted_sphere, [1.0] * 5, BOUNDS5)
-    assert inbox == [ManagerMessage(1, 0, "nevergrad OnePlusOne: budget of 50 evaluations used")]
+    assert inbox.items == [
+        ManagerMessage(1, 0, "nevergrad OnePlusOne: budget of 50 evaluations used")]
     assert res.success and res.stats is not None
     assert (res.stats["evaluations"], res.stats["iterations"]) == (50, 50)
     assert res.stats["recommendation"].shape == (5,)
@@ -356,17 +337,17 @@ def test_convergence_message_and_result_stats() -> None:
 def test_stop_ends_the_loop_and_background_threads(tmp_path: Path) -> None:
     before = {t.ident for t in threading.enumerate()}
     for name in ("NelderMead", "NGOpt"):  # NGOpt with 5-D and this budget: fmin2 in a thread
-        opt, pipe, inbox = wired(optimizer=name, budget=5000, seed=1)
-        task = Recorder()
+        opt, pipe, inbox = wired_ng(optimizer=name, budget=5000, seed=1)
+        task = BatchRecordingTask(shifted_sphere)
 
-        def f(x: np.ndarray, task: Recorder = task, pipe: ThreadPipe = pipe) -> float:
+        def f(x: np.ndarray, task: RecordingTask = task, pipe: ThreadPipe = pipe) -> float:
             if len(task.xs) == 40:
                 pipe.send((Signal.STOP, "enough"))
             return shifted_sphere(x)
 
         task.f = f
         res = opt.minimize(task, [1.0] * 5, BOUNDS5)  # ends with the 40th evaluation
-        assert not res.success and len(task.xs) == 40 and inbox == []
+        assert not res.success and len(task.xs) == 40 and inbox.items == []
     deadline = time.monotonic() + 5
     while {t.ident for t in threading.enumerate()} - before and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -377,8 +358,8 @@ def test_stop_ends_the_loop_and_background_threads(tmp_path: Path) -> None:
 
 
 def test_an_injection_is_told_to_nevergrad_without_an_evaluation() -> None:
-    opt, pipe, _ = wired(optimizer="OnePlusOne", budget=30, seed=1)
-    task = Recorder()
+    opt, pipe, _ = wired_ng(optimizer="OnePlusOne", budget=30, seed=1)
+    task = BatchRecordingTask(shifted_sphere)
     x_inj = CENTRE + 1e-3
 
     def f(x: np.ndarray) -> float:
@@ -398,8 +379,8 @@ def test_an_injection_is_told_to_nevergrad_without_an_evaluation() -> None:
 
 
 def test_an_algorithm_refusing_injections_keeps_the_incumbent_only() -> None:
-    opt, pipe, _ = wired(optimizer="EDA", budget=40, seed=1)
-    task = Recorder()
+    opt, pipe, _ = wired_ng(optimizer="EDA", budget=40, seed=1)
+    task = BatchRecordingTask(shifted_sphere)
 
     def f(x: np.ndarray) -> float:
         if len(task.xs) == 10:
@@ -415,11 +396,11 @@ def test_an_algorithm_refusing_injections_keeps_the_incumbent_only() -> None:
 
 
 def checkpointed_run(tmp_path: Path, name: str, workers: int = 1) -> tuple[
-        list[np.ndarray], Path, list[Any]]:
+        list[np.ndarray], Path, Inbox]:
     """Run ``name`` stand-alone with a checkpoint request after 60 evaluations."""
     path = tmp_path / f"{name}.pkl"
-    opt, pipe, inbox = wired(optimizer=name, budget=160, seed=3, workers=workers)
-    task = Recorder()
+    opt, pipe, inbox = wired_ng(optimizer=name, budget=160, seed=3, workers=workers)
+    task = BatchRecordingTask(shifted_sphere)
 
     def f(x: np.ndarray) -> float:
         if len(task.xs) == 60:
@@ -439,7 +420,7 @@ def test_a_checkpoint_continues_the_same_search(tmp_path: Path, name: str, worke
     loaded = NevergradOptimizer.checkpoint_load(path, _opt_id=7)
     assert loaded.is_restart and loaded.opt_id == 7 and loaded.ng_optimizer is not None
     saved = loaded.n_evals
-    resumed = Recorder()
+    resumed = BatchRecordingTask(shifted_sphere)
     res = loaded.minimize(resumed, [0.0] * 5, BOUNDS5)  # x0: ignored, the search goes on
     np.testing.assert_array_equal(np.array(resumed.xs), np.array(xs[saved:]))
     assert res.success and loaded.n_evals == 160
@@ -470,7 +451,7 @@ def test_a_lost_state_restarts_from_the_best_point(tmp_path: Path,
     assert loaded.ng_optimizer is None
     best = loaded.incumbent["x"]
     assert loaded.incumbent["fx"] == min(shifted_sphere(x) for x in xs[:60])
-    task = Recorder()
+    task = BatchRecordingTask(shifted_sphere)
     loaded.minimize(task, [0.0] * 5, BOUNDS5)
     np.testing.assert_array_equal(task.xs[0], best)
 
