@@ -467,8 +467,10 @@ API_PAGES: tuple[tuple[str, str, str, tuple[tuple[str, dict[str, Any]], ...]], .
       ("glompo_core.checkpointing.read_checkpoint", {}),
       ("glompo_core.checkpointing.write_checkpoint", {}))),
     ("testing", "Conformance kit",
-     "`glompo_core.testing`: a fake manager view for unit tests of components, and the "
-     "optimizer conformance kit. See [Writing a plugin]"
+     "`glompo_core.testing`: the test harness (a fake manager view, an optimizer wired as "
+     "the manager wires it, a recording task) and the conformance kit for optimizers, "
+     "stoppers, exit conditions, generators, selectors, backends and loggers. See "
+     "[Writing a plugin]"
      "(../../guides/writing-a-plugin.md#test-it-with-the-conformance-kit).",
      (("glompo_core.testing", {"show_root_heading": False, "heading_level": 2}),)),
     ("plugins", "Plugin manager",
