@@ -257,3 +257,24 @@ class Rendezvous:
                 met, crowd, pid = Path(self.folder, name).read_text().split()
                 out.append(Meeting(int(name[5:]), met == "1", int(crowd), int(pid)))
         return sorted(out, key=lambda m: m.ticket)
+
+class DummyA:
+    """A minimal optimizer: only what selectors check for (DummyB, DummyC: two more kinds)."""
+
+    def __init__(self, workers: int = 1, **kwargs: Any) -> None:
+        self.workers = workers
+
+    def minimize(self, function: Callable[..., float], x0: Sequence[float],
+                 bounds: Sequence[tuple[float, float]]) -> None:
+        return None
+
+    def callstop(self, reason: str = "") -> None:
+        return None
+
+
+class DummyB(DummyA):
+    pass
+
+
+class DummyC(DummyA):
+    pass

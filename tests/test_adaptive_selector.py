@@ -24,29 +24,7 @@ from glompo_core.result import MinimizeResult
 from glompo_core.runfile import load_run_file
 from glompo_core.selectors import AdaptiveSelector, IterSpawnStop
 from glompo_core.selectors import _adaptive as adaptive_module
-from tests.helpers import sphere
-
-
-class DummyA:
-    """A minimal optimizer: only what selectors check for."""
-
-    def __init__(self, workers: int = 1, **kwargs: Any) -> None:
-        self.workers = workers
-
-    def minimize(self, function: Callable[..., float], x0: Sequence[float],
-                 bounds: Sequence[tuple[float, float]]) -> None:
-        return None
-
-    def callstop(self, reason: str = "") -> None:
-        return None
-
-
-class DummyB(DummyA):
-    pass
-
-
-class DummyC(DummyA):
-    pass
+from tests.helpers import DummyA, DummyB, DummyC, sphere
 
 
 class FakeRun:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -24,28 +24,7 @@ from glompo_core.selectors import (
     SpawnControl,
 )
 from glompo_core.testing import FakeManagerView
-
-
-class DummyA:
-    """A minimal optimizer: only what selectors check for."""
-
-    def __init__(self, workers: int = 1, **kwargs: Any) -> None:
-        self.workers = workers
-
-    def minimize(self, function: Callable[..., float], x0: Sequence[float],
-                 bounds: Sequence[tuple[float, float]]) -> None:
-        return None
-
-    def callstop(self, reason: str = "") -> None:
-        return None
-
-
-class DummyB(DummyA):
-    pass
-
-
-class DummyC(DummyA):
-    pass
+from tests.helpers import DummyA, DummyB, DummyC
 
 
 class NotAnOptimizer:
