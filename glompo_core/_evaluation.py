@@ -10,7 +10,6 @@ evaluations are buffered and handed to the manager a batch at a time.
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 import time
@@ -200,8 +199,8 @@ class FunctionWrapper:
         self._n_extras = n_extras
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._tokens = itertools.count()
-        self._inflight: dict[int, tuple[np.ndarray, int, float]] = {}
+        # evaluations under way, by their order key: (x, time.monotonic() at the start)
+        self._inflight: dict[int, tuple[np.ndarray, float]] = {}
         # recorded rows, keyed by their order of request: (key, x, fx, extras, error)
         self._rows: list[tuple[int, np.ndarray, float, Sequence[Any] | None,
                                EvaluationError | None]] = []
@@ -225,8 +224,7 @@ class FunctionWrapper:
         """
         self._manager.admit(self._opt_id)
         with self._lock:
-            token = next(self._tokens)
-            self._inflight[token] = (x, key, time.monotonic())
+            self._inflight[key] = (x, time.monotonic())
         error: BaseException | None = None
         out: Any = None
         attempts = 0
@@ -247,7 +245,7 @@ class FunctionWrapper:
             except Exception as exc:  # the task returned something that is not a number
                 error = TypeError(f"the task returned {out!r}, which is not a number: {exc}")
         with self._lock:
-            if self._inflight.pop(token, None) is None:  # abandoned meanwhile: recorded
+            if self._inflight.pop(key, None) is None:  # abandoned meanwhile: recorded
                 return float("inf")
             record = None
             if error is not None:
@@ -309,7 +307,7 @@ class FunctionWrapper:
     def oldest_inflight(self) -> float | None:
         """``time.monotonic()`` at the start of the oldest evaluation under way."""
         with self._lock:
-            return min((t for _, _, t in self._inflight.values()), default=None)
+            return min((t for _, t in self._inflight.values()), default=None)
 
     def abandon(self, error: BaseException) -> int:
         """Record every evaluation under way as failed with ``error``; return how many.
@@ -320,7 +318,7 @@ class FunctionWrapper:
         """
         with self._lock:
             inflight, self._inflight = self._inflight, {}
-            for x, key, _ in inflight.values():
+            for key, (x, _) in inflight.items():
                 record = EvaluationError.from_exception(error, x)
                 self._rows.append((key, x, float("nan"), None, record))
         self.flush()
