@@ -73,7 +73,6 @@ class OptRecord:
     thread: threading.Thread | None = None
     t_start: float = field(default_factory=time.time)
     t_end: float | None = None
-    last_activity: float = field(default_factory=time.time)
     status: str = "running"  # running, stopped, converged, crashed, ended (by the run's end)
     n_failed: int = 0  # failed evaluations
     stop_requested: bool = False

@@ -489,7 +489,6 @@ class GloMPOManager:
             for err in errors:
                 err.call_id = int(call_ids[err.row])
             rec = self._opts[opt_id]
-            rec.last_activity = time.time()
             log = self.opt_log
             if not log.has_iter_history(opt_id):
                 headers = None
