@@ -21,6 +21,7 @@ CLONE_PATHS: dict[str, str] = {
     "glompo-core": ".",
     "glompo-cma": "./plugins/glompo-cma",
     "glompo-dask": "./plugins/glompo-dask",
+    "glompo-dashboard": "./plugins/glompo-dashboard",
     "glompo-hdf5": "./plugins/glompo-hdf5",
     "glompo-nevergrad": "./plugins/glompo-nevergrad",
     "glompo-scipy": "./plugins/glompo-scipy",

@@ -168,6 +168,38 @@ def _configure_run(run: argparse.ArgumentParser) -> None:
                      help="no live progress display")
     run.add_argument("-v", "--verbose", action="count", default=0,
                      help="log more (-v: info, -vv: debug)")
+    from glompo_core.plugins import get_plugin_manager
+
+    for option in get_plugin_manager().run_options():  # plugins' options (--dashboard)
+        if option.flag is not None:
+            run.add_argument(option.flag, dest=_RUN_OPTION + option.key, nargs="?",
+                             const=None, default=_NOT_GIVEN, metavar=option.metavar,
+                             help=f"{option.help} (sets the run file's '{option.key}'; "
+                                  f"from {option.distribution})")
+
+
+#: Prefix of the argparse destinations of the options plugins add to ``glompo run``.
+_RUN_OPTION = "run_option_"
+_NOT_GIVEN = object()
+
+
+def _flag_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set KEY=VALUE`` items for the plugin options given to ``glompo run``."""
+    from glompo_core.plugins import get_plugin_manager
+
+    items = []
+    for option in get_plugin_manager().run_options():
+        given_value = getattr(args, _RUN_OPTION + option.key, _NOT_GIVEN)
+        if given_value is _NOT_GIVEN or option.from_flag is None:
+            continue
+        text = None if given_value is None else str(given_value)
+        try:
+            value = option.from_flag(text)
+        except (ValueError, TypeError) as exc:
+            given = option.flag if text is None else f"{option.flag} {text}"
+            raise RunFileError(f"{given}: {exc}") from None
+        items.append(f"{option.key}={json.dumps(value)}")
+    return items
 
 
 def _configure_resume(resume: argparse.ArgumentParser) -> None:
@@ -322,7 +354,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _build_from_run_file(args: argparse.Namespace) -> Any:
     from glompo_core.runfile import build_manager
 
-    manager = build_manager(args.run_file, args.overrides)  # setup() errors name the line
+    overrides = [*args.overrides, *_flag_overrides(args)]
+    manager = build_manager(args.run_file, overrides)  # setup() errors name the line
     # recorded in checkpoints, so that glompo resume finds the modules beside the run file
     manager.run_file_dir = str(Path(args.run_file).resolve().parent)
     return manager

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from glompo_core.control import RunControl
     from glompo_core.protocols import ManagerView
     from glompo_core.result import Result
 
@@ -170,6 +171,35 @@ def glompo_register_commands(register: RegisterCommand) -> None:
     """
 
 
+#: ``register(key, build, *, help, flag=None, metavar=None, from_flag=None)`` of
+#: :func:`glompo_register_run_options`.
+RegisterRunOption = Callable[..., None]
+
+
+@hookspec
+def glompo_register_run_options(register: RegisterRunOption) -> None:
+    """Add a top-level run-file key (and a ``glompo run`` option) that starts a run service.
+
+    :param register: ``register(key, build, *, help, flag=None, metavar=None,
+        from_flag=None)``. ``key`` is the run-file key (lower case letters, digits and
+        ``_``, starting with a letter; not one of the core's keys nor another plugin's).
+        ``build(value)`` checks the key's value and returns the service: an object with
+        lifecycle ``@hookimpl`` methods that the run registers for its duration (see
+        :meth:`~glompo_core.plugins.PluginManager.add_observer`), or None when the value
+        turns the service off (``dashboard: false``); it raises ``ValueError`` or
+        ``TypeError`` with the problem and the fix, which the run file reports at the
+        key's line. ``help`` is one line. ``flag`` (``"--dashboard"``) adds an option to
+        ``glompo run`` taking one optional value (shown as ``metavar``);
+        ``from_flag(text)`` turns that value (None when the option is given bare) into
+        what the run file's key would hold, and it replaces the file's value.
+
+    Called once per plugin manager, like the other registration hooks. A key or flag
+    already taken marks the later plugin as failed, naming both. From Python, build the
+    service yourself and register it with the plugin manager's ``add_observer`` before
+    ``start_manager()``.
+    """
+
+
 # --------------------------------------------------------------------------- run services
 
 
@@ -190,7 +220,53 @@ def glompo_create_visualisation(manager: ManagerView, settings: dict[str, Any]) 
     """
 
 
+@hookspec(firstresult=True)
+def glompo_default_portfolio(n_parms: int | None, budget: int | None,
+                             available: Callable[[str, str], bool]) -> dict[str, Any] | None:
+    """The default portfolio: what a run uses when its run file has no ``opt_selector``.
+
+    :param n_parms: the number of parameters of the run's task (None if neither the run
+        file's ``bounds`` nor the task tell it).
+    :param budget: the run's evaluation budget by :func:`glompo_core.budget.run_budget`
+        (the ``fmax`` of the ``MaxFuncCalls`` that ends the run), None if no number of
+        evaluations ends it.
+    :param available: ``available(kind, name)``: True if a component of ``kind``
+        (``'optimizer'``, ``'selector'``, ``'stopper'``, ...) is registered as ``name``,
+        by any plugin. Check other plugins' components with it, never by importing them.
+    :return: run-file sections in run-file form, as YAML would load them: a mapping
+        with the key ``opt_selector`` and, optionally, ``stoppers``; or None if this
+        plugin gives no portfolio for such a run. The run file's validation builds them
+        (its errors name "default portfolio from PLUGIN" instead of a line of the
+        file); ``stoppers`` is used only when the run file gives none.
+
+    ``firstresult``: the first implementation that returns a mapping wins, in pluggy's
+    order of calling: implementations marked ``@hookimpl(tryfirst=True)`` first, then the
+    plain ones, then ``@hookimpl(trylast=True)``; within each group the plugin registered
+    last first (the order of entry-point loading is not defined, so a plugin that must
+    win marks ``tryfirst=True``). glompo-cma gives the first-party default with
+    ``trylast=True``, so any other plugin's plain implementation takes precedence over
+    it. Called by ``glompo run`` and :func:`glompo_core.runfile.default_portfolio` once
+    per run, before the run is set up; hook wrappers are refused.
+    """
+
+
 # --------------------------------------------------------------------------- lifecycle
+
+
+@hookspec
+def glompo_run_control(manager: ManagerView, control: RunControl) -> None:
+    """The run's control: how a plugin asks the run to stop an optimizer, checkpoint or end.
+
+    :param manager: read-only view of the manager.
+    :param control: the run's :class:`~glompo_core.control.RunControl`
+        (``stop_optimizer(opt_id, reason)``, ``checkpoint()``, ``end_run(reason)``); its
+        methods may be called from any thread (a web server's, for instance) and return at
+        once; the manager's loop carries the requests out.
+
+    Called once per session, from the manager's thread, just before
+    ``glompo_run_started``. Keep the object for the run's duration; the read-only view
+    that components receive does not carry it.
+    """
 
 
 @hookspec
@@ -331,11 +407,12 @@ REGISTRATION_HOOKS = {
 }
 
 #: Registration hooks that add something other than a named component.
-COMMAND_HOOKS = ("glompo_register_commands",)
+COMMAND_HOOKS = ("glompo_register_commands", "glompo_register_run_options")
 
-SERVICE_HOOKS = ("glompo_create_visualisation",)
+SERVICE_HOOKS = ("glompo_create_visualisation", "glompo_default_portfolio")
 
 LIFECYCLE_HOOKS = (
+    "glompo_run_control",
     "glompo_run_started",
     "glompo_run_finished",
     "glompo_optimizer_started",

@@ -43,6 +43,7 @@ __all__ = [
     "ComponentInfo",
     "PluginInfo",
     "PluginManager",
+    "RunOptionInfo",
     "get_plugin_manager",
 ]
 
@@ -51,6 +52,8 @@ KINDS = tuple(hookspecs.REGISTRATION_HOOKS)
 _BUILTIN_MODULES = ("glompo_core._builtin_hooks",)
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.+\-]*$")
 _COMMAND_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_RUN_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_FLAG_RE = re.compile(r"^--[a-z][a-z0-9-]*$")
 _log = logging.getLogger("glompo.plugins")
 
 #: Components of first-party plugin distributions: (kind or None, name, distribution).
@@ -72,7 +75,11 @@ FIRST_PARTY: dict[str, str] = {name.lower(): dist for _, name, dist in _FIRST_PA
 
 #: ``glompo`` subcommands of first-party plugin distributions (name -> distribution), so
 #: that ``glompo log`` without glompo-hdf5 says what to install.
-FIRST_PARTY_COMMANDS: dict[str, str] = {"log": "glompo-hdf5"}
+FIRST_PARTY_COMMANDS: dict[str, str] = {"log": "glompo-hdf5", "dashboard": "glompo-dashboard"}
+
+#: Run-file keys of first-party plugin distributions (key -> distribution), so that a run
+#: file with ``dashboard:`` but without glompo-dashboard says what to install.
+FIRST_PARTY_RUN_OPTIONS: dict[str, str] = {"dashboard": "glompo-dashboard"}
 
 _REQUIRED_ATTRS: dict[str, tuple[str, ...]] = {
     "optimizer": ("minimize", "callstop"),
@@ -109,6 +116,21 @@ class CommandInfo:
     help: str
     description: str | None = None
     configure: Callable[[argparse.ArgumentParser], None] | None = None
+    plugin: str = "builtin"
+    distribution: str = "glompo-core"
+
+
+@dataclass(frozen=True)
+class RunOptionInfo:
+    """A run-file key (and ``glompo run`` option) registered through
+    ``glompo_register_run_options``."""
+
+    key: str
+    build: Callable[[Any], Any]
+    help: str
+    flag: str | None = None
+    metavar: str | None = None
+    from_flag: Callable[[str | None], Any] | None = None
     plugin: str = "builtin"
     distribution: str = "glompo-core"
 
@@ -180,6 +202,7 @@ class PluginManager:
         self.hook_manager.add_hookspecs(hookspecs)
         self._registry: dict[str, dict[str, ComponentInfo]] = {k: {} for k in KINDS}
         self._commands: dict[str, CommandInfo] = {}
+        self._run_options: dict[str, RunOptionInfo] = {}
         self._plugins: dict[str, PluginInfo] = {}
         self._muted: set[str] = set()
         # what each lifecycle call must pass: the arguments its hookspec declares
@@ -230,6 +253,8 @@ class PluginManager:
                 del kind_reg[key]
         for key in [k for k, command in self._commands.items() if command.plugin == name]:
             del self._commands[key]
+        for key in [k for k, option in self._run_options.items() if option.plugin == name]:
+            del self._run_options[key]
         if self.hook_manager.has_plugin(name):
             self.hook_manager.unregister(name=name)
 
@@ -268,7 +293,8 @@ class PluginManager:
         try:
             hooks = {**{hook: self._registrar(kind, info)
                         for kind, hook in hookspecs.REGISTRATION_HOOKS.items()},
-                     hookspecs.COMMAND_HOOKS[0]: self._command_registrar(info)}
+                     hookspecs.COMMAND_HOOKS[0]: self._command_registrar(info),
+                     hookspecs.COMMAND_HOOKS[1]: self._run_option_registrar(info)}
             for hook_name, register in hooks.items():
                 # this plugin's implementation only (pluggy's subset_hook_caller would hash
                 # every plugin object, and plugins need not be hashable); wrappers were
@@ -381,6 +407,46 @@ class PluginManager:
                               f"({other.distribution}); rename one of them")
         self._commands[name] = command
         plugin.commands.append(name)
+
+    def _run_option_registrar(self, plugin: PluginInfo) -> Callable[..., None]:
+        def register(key: str, build: Callable[[Any], Any], *, help: str,
+                     flag: str | None = None, metavar: str | None = None,
+                     from_flag: Callable[[str | None], Any] | None = None) -> None:
+            self._add_run_option(RunOptionInfo(key, build, help, flag, metavar, from_flag,
+                                               plugin.name, plugin.distribution), plugin)
+
+        return register
+
+    def _add_run_option(self, option: RunOptionInfo, plugin: PluginInfo) -> None:
+        from glompo_core.runfile import CORE_KEYS
+
+        key = option.key
+        if not isinstance(key, str) or not _RUN_KEY_RE.match(key):
+            raise PluginError(f"invalid run-file key {key!r}: keys are lower case letters, "
+                              "digits and '_', starting with a letter")
+        if key in CORE_KEYS:
+            raise PluginError(f"run-file key {key!r} of {plugin.name!r} is one of the core's "
+                              "keys; choose another")
+        if not callable(option.build):
+            raise PluginError(f"run-file key {key!r}: build must be a function taking the "
+                              f"key's value and returning an observer or None, not "
+                              f"{option.build!r}")
+        if not isinstance(option.help, str) or not option.help.strip():
+            raise PluginError(f"run-file key {key!r}: help must be a one-line description")
+        if option.flag is not None:
+            if not isinstance(option.flag, str) or not _FLAG_RE.match(option.flag):
+                raise PluginError(f"run-file key {key!r}: flag {option.flag!r} must be a long "
+                                  "option such as '--dashboard'")
+            if not callable(option.from_flag):
+                raise PluginError(f"run-file key {key!r}: a flag needs from_flag(text) "
+                                  "turning its value into the key's value")
+        for other in self._run_options.values():
+            if other.key == key or (option.flag is not None and other.flag == option.flag):
+                what = f"key {key!r}" if other.key == key else f"flag {option.flag!r}"
+                raise PluginError(f"run-file {what} registered by {plugin.name!r} "
+                                  f"({plugin.distribution}) is already taken by "
+                                  f"{other.plugin!r} ({other.distribution}); rename one")
+        self._run_options[key] = option
 
     def _registrar(self, kind: str, plugin: PluginInfo) -> Callable[..., None]:
         def register(name: str, component: Any, *, aliases: Sequence[str] = (),
@@ -516,6 +582,28 @@ class PluginManager:
     def commands(self) -> list[CommandInfo]:
         """The ``glompo`` subcommands, in registration order (the core's first)."""
         return list(self._commands.values())
+
+    def run_options(self) -> list[RunOptionInfo]:
+        """The run-file keys (and ``glompo run`` options) plugins registered."""
+        return list(self._run_options.values())
+
+    def missing_run_option_message(self, key: str) -> str | None:
+        """What to say about a run-file key that no active plugin provides.
+
+        None when ``key`` is registered or no first-party plugin provides it; else which
+        distribution provides it and how to install it (or why it is not loaded).
+        """
+        if key in self._run_options:
+            return None
+        dist = FIRST_PARTY_RUN_OPTIONS.get(key)
+        if dist is None:
+            return None
+        state = next((p for p in self._plugins.values() if p.distribution == dist), None)
+        if state is not None and state.status != "active":
+            return (f"the key '{key}' is provided by {dist}, which is {state.status}"
+                    f"{': ' + state.reason if state.reason else ''}")
+        return (f"the key '{key}' is provided by the plugin {dist}, which is not installed: "
+                + install_hint(dist))
 
     def missing_command_message(self, name: str) -> str | None:
         """What to say about a ``glompo`` subcommand that no active plugin provides.

@@ -44,7 +44,8 @@ from glompo_core.plugins import PluginManager, get_plugin_manager
 if TYPE_CHECKING:
     from glompo_core.manager import GloMPOManager
 
-__all__ = ["RunFile", "add_to_sys_path", "build_manager", "build_task", "load_run_file"]
+__all__ = ["CORE_KEYS", "RunFile", "add_to_sys_path", "build_manager", "build_task",
+           "load_run_file"]
 
 _BOOL = (bool,)
 _INT = (int,)
@@ -76,6 +77,8 @@ _COMPONENT_KEYS = ("task", "task_kwargs", "bounds", "opt_selector", "backend", "
                    "exit_conditions", "stoppers", "x0_generator", "checkpoint_control",
                    "plugins", "visualisation", "visualisation_args")
 _ALL_KEYS = (*_SETTINGS, *_COMPONENT_KEYS)
+#: The run-file keys of the core; plugins add theirs (glompo_register_run_options).
+CORE_KEYS = frozenset(_ALL_KEYS)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -149,6 +152,8 @@ class RunFile:
         for item in overrides or []:
             self._override(data, item)
         self.data: dict[str, Any] = data
+        #: (name, observer) of the run services its plugin keys built (load_run_file)
+        self.observers: list[tuple[str, Any]] = []
 
     @classmethod
     def from_settings(cls, source: str | Path, overrides: list[str],
@@ -171,6 +176,7 @@ class RunFile:
             data["task"] = task
             run.overridden[("task",)] = f"--task {task}"
         run.data = data
+        run.observers = []
         return run
 
     def _override(self, data: dict[str, Any], item: str) -> None:
@@ -384,11 +390,26 @@ def load_run_file(path: str | Path | RunFile, overrides: list[str] | None = None
     pm = plugin_manager or get_plugin_manager()
     import difflib
 
+    plugin_keys = {option.key: option for option in pm.run_options()}
+    all_keys = (*_ALL_KEYS, *plugin_keys)
     for key in data:
-        if key not in _ALL_KEYS:
-            close = difflib.get_close_matches(str(key), _ALL_KEYS, n=1)
+        if key not in all_keys:
+            missing = pm.missing_run_option_message(str(key))
+            if missing is not None:
+                raise run.error(missing, key)
+            close = difflib.get_close_matches(str(key), all_keys, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise run.error(f"unknown key{hint} (allowed: {', '.join(_ALL_KEYS)})", key)
+            raise run.error(f"unknown key{hint} (allowed: {', '.join(all_keys)})", key)
+    run.observers = []
+    for key, option in plugin_keys.items():
+        if key not in data:
+            continue
+        try:
+            observer = option.build(data[key])
+        except (ValueError, TypeError) as exc:
+            raise run.error(str(exc), key) from None
+        if observer is not None:
+            run.observers.append((f"{option.plugin}:{key}:{id(observer)}", observer))
     for key, (types, nullable) in _SETTINGS.items():
         if key not in data:
             continue
@@ -578,13 +599,16 @@ def build_manager(path: str | Path, overrides: list[str] | None = None,
     run = RunFile(path, overrides)
     kwargs = load_run_file(run, plugin_manager=plugin_manager)
     try:
-        return GloMPOManager.new_manager(**kwargs)
+        manager = GloMPOManager.new_manager(**kwargs)
     except _SETUP_ERRORS as exc:
         setting = setting_of(exc)
         if setting is None:
             raise
         raise _setting_error(run, setting, getattr(exc, "setting_path", (setting,)),
                              exc) from exc
+    for name, observer in run.observers:  # the run services of plugin keys (dashboard: ...)
+        kwargs["plugin_manager"].add_observer(observer, name)
+    return manager
 
 
 def _setting_error(run: RunFile, setting: str, path: tuple[Any, ...],
