@@ -46,15 +46,10 @@ Rows never written (a kill while extending a table) read back with the fill valu
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
-import shutil
 import threading
 import time
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -64,12 +59,23 @@ from glompo_core._fork_safety import allow_in_children, keep_from_children
 from glompo_core.errors import CheckpointingError
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_hdf5 import _format as fmt
-from glompo_hdf5._locks import LogLockedError, open_h5, read_with
+from glompo_hdf5 import _resume
+from glompo_hdf5._locks import open_h5, read_with
+from glompo_hdf5._schema import (
+    CHUNK_MAX_BYTES,
+    CHUNK_MIN_BYTES,
+    Batch,
+    TableWriter,
+    chunk_rows,
+    read_track,
+    tables_module,
+)
+from glompo_hdf5._writer import Swap, TableLayout, sync, write_swap
 
 if TYPE_CHECKING:
     import tables
 
-__all__ = ["FileLogger"]
+__all__ = ["CHUNK_MAX_BYTES", "CHUNK_MIN_BYTES", "FileLogger", "chunk_rows"]
 
 _log = logging.getLogger("glompo.hdf5")
 
@@ -78,72 +84,6 @@ _log = logging.getLogger("glompo.hdf5")
 _RUNTIME_ATTRS = ("_file", "_lock", "_cond", "_io_lock", "_accepting", "_flushing", "_rows",
                   "_n_pending", "_dirty_meta", "_dirty_msgs", "_dirty_manager",
                   "_msgs_written", "_writers", "_warned")
-
-_Batch = tuple[np.ndarray, np.ndarray, np.ndarray, "Sequence[Sequence[Any]] | None"]
-
-
-def _tables() -> Any:
-    """Import PyTables (only when a file is opened or read)."""
-    import tables
-
-    return tables
-
-
-#: Bounds of the size of a chunk of an ``iter_history`` table, in bytes.
-CHUNK_MIN_BYTES = 4 * 1024
-CHUNK_MAX_BYTES = 16 * 1024
-
-
-def chunk_rows(expected_rows: int, row_bytes: int) -> int:
-    """Rows per HDF5 chunk of an ``iter_history`` table.
-
-    ``expected_rows // 64`` rows, held between :data:`CHUNK_MIN_BYTES` (4 KiB) and
-    :data:`CHUNK_MAX_BYTES` (16 KiB) per chunk: chunks of a few KiB compress floats as
-    well as larger ones do, read fast enough, and keep the partial last chunk of each of
-    a run's many (often short) optimizers small.
-
-    Parameters
-    ----------
-    expected_rows
-        The manager's estimate of the number of rows (from ``MaxFuncCalls``).
-    row_bytes
-        Size of one row of the table.
-
-    Returns
-    -------
-    int
-        The chunk length in rows (at least 1).
-
-    Examples
-    --------
-    >>> chunk_rows(1_000_000, 96)
-    170
-    >>> chunk_rows(1_000, 96)
-    42
-    """
-    lo = max(1, CHUNK_MIN_BYTES // row_bytes)
-    hi = max(1, CHUNK_MAX_BYTES // row_bytes)
-    return int(min(max(expected_rows // 64, lo), hi))
-
-
-@dataclass
-class _ExtraSpec:
-    """How one extra value of a detailed call is stored."""
-
-    header: str  # the name given by the task (detailed_call_headers)
-    column: str  # the column name in the table
-    kind: str  # "f" float64, "a" float64 array of ``shape``, "s" UTF-8 bytes of ``width``
-    shape: tuple[int, ...] = ()
-    width: int = 0
-
-
-@dataclass
-class _TableWriter:
-    """An optimizer's ``iter_history`` table and how its extra columns are filled."""
-
-    table: Any
-    extras: list[_ExtraSpec] = field(default_factory=list)
-    warned: set[str] = field(default_factory=set)
 
 
 class FileLogger(BaseLogger):
@@ -224,13 +164,13 @@ class FileLogger(BaseLogger):
         self._io_lock = threading.RLock()
         self._accepting = False
         self._flushing = False
-        self._rows: dict[int, list[_Batch]] = {}
+        self._rows: dict[int, list[Batch]] = {}
         self._n_pending = 0
         self._dirty_meta: set[int] = set()
         self._dirty_msgs: set[int] = set()
         self._dirty_manager: set[str] = set()
         self._msgs_written: dict[int, int] = {}
-        self._writers: dict[int, _TableWriter] = {}
+        self._writers: dict[int, TableWriter] = {}
         self._warned = False
 
     @property
@@ -277,7 +217,7 @@ class FileLogger(BaseLogger):
         k = len(fx)
         if k == 0:
             return
-        batch: _Batch = (np.asarray(call_ids, dtype=np.int64),
+        batch: Batch = (np.asarray(call_ids, dtype=np.int64),
                          np.asarray(x, dtype=np.float64).reshape(k, self.n_parms),
                          np.asarray(fx, dtype=np.float64), extras)
         with self._lock:
@@ -367,7 +307,7 @@ class FileLogger(BaseLogger):
         the ``'processes'`` backend) do not inherit it, nor its lock
         (:func:`glompo_core._fork_safety.keep_from_children`).
         """
-        tb = _tables()
+        tb = tables_module()
         path = Path(path)
         if mode not in ("w", "a"):
             raise ValueError(f"mode must be 'w' or 'a', got {mode!r}")
@@ -377,28 +317,17 @@ class FileLogger(BaseLogger):
                                    "first")
             if mode == "w":
                 if path.exists():
-                    self._refuse_overwrite(path)
+                    _resume.refuse_overwrite(path)
                 h5 = open_h5(path, "w", title="GloMPO optimization log",
                              **self._file_params())
                 fmt.write_attrs(h5, h5.root, {"checksum": str(checksum),
                                               "glompo_log_format": fmt.FORMAT_VERSION})
             else:
-                if not path.exists():
-                    raise FileNotFoundError(f"no log file {path} to append to")
-                with open_h5(path, "r", writing=True) as h5:
-                    found = fmt.read_attrs(h5.root).get("checksum")
-                    compressed = any(leaf.filters.complevel > 0
-                                     for leaf in h5.walk_nodes("/", "Leaf"))
-                    beyond = self._rows_beyond(h5, len(self))
-                if found != checksum:
-                    raise CheckpointingError(
-                        f"{path} belongs to another run: its checksum is {found!r}, the "
-                        f"checkpoint's is {checksum!r}. Resume in another working_dir, or "
-                        "move the old glompo_log.h5 away")
-                if beyond:  # before anything is removed or rewritten
-                    self._keep_aside(path, beyond, len(self))
-                if compressed:  # closed by a finished run: rewrite it uncompressed
-                    self._rewrite(path, tb.Filters(complevel=0))
+                found = _resume.inspect_for_append(path, checksum, len(self), self._meta)
+                if found.beyond:  # before anything is removed or rewritten
+                    _resume.keep_aside(path, found.beyond, len(self))
+                if found.compressed:  # closed by a finished run: rewrite it uncompressed
+                    _resume.rewrite(path, tb.Filters(complevel=0))
                 h5 = open_h5(path, "a", **self._file_params())
             self._file, self.path, self.checksum = h5, path.resolve(), str(checksum)
             keep_from_children(self.path)  # forked workers must not hold it (nor its lock)
@@ -406,7 +335,8 @@ class FileLogger(BaseLogger):
             self._msgs_written = {}
             try:
                 if mode == "a":
-                    self._adopt_existing(h5)
+                    self._writers, self._msgs_written = _resume.adopt_existing(
+                        h5, self._meta, {oid: len(m) for oid, m in self._messages.items()})
                 with self._lock:
                     self._dirty_meta.update(self._meta)
                     self._dirty_msgs.update(self._messages)
@@ -446,60 +376,6 @@ class FileLogger(BaseLogger):
                 if self.path is not None:
                     allow_in_children(self.path)
 
-    @staticmethod
-    def _refuse_overwrite(path: Path) -> None:
-        """Raise unless ``path`` is an HDF5 file without evaluations (safe to replace)."""
-        try:
-            with open_h5(path, "r", writing=True) as h5:
-                rows = sum(t.nrows for t in h5.walk_nodes("/", "Table"))
-        except LogLockedError:
-            raise
-        except Exception as exc:
-            raise FileExistsError(f"{path} exists and is not a readable HDF5 file ({exc}); "
-                                  "refusing to overwrite it") from None
-        if rows:
-            raise FileExistsError(f"{path} already holds {rows} evaluations of an earlier run; "
-                                  "refusing to overwrite it (the manager deletes old outputs "
-                                  "with overwrite_existing=True)")
-
-    def _adopt_existing(self, h5: Any) -> None:
-        """Reconcile an existing file ('a' mode) with the in-memory state of the log."""
-        for group in list(h5.root._f_iter_nodes("Group")):
-            opt_id = fmt.opt_id_of(group._v_name)
-            if opt_id is None:
-                continue
-            if opt_id not in self._meta:  # started after the checkpoint
-                h5.remove_node(group, recursive=True)
-                continue
-            if fmt.TABLE in group:
-                self._writers[opt_id] = self._writer_of(group._f_get_child(fmt.TABLE))
-            if fmt.MESSAGES in group:
-                messages = group._f_get_child(fmt.MESSAGES)
-                keep = len(self._messages.get(opt_id, []))
-                if messages.nrows > keep:
-                    # VLArray.truncate() followed by append() leaves empty rows in
-                    # PyTables 3.11: rebuild the array with the rows to keep instead
-                    kept = messages.read(0, keep)
-                    h5.remove_node(messages)
-                    messages = self._new_messages(h5, group)
-                    for text in kept:
-                        messages.append(text)
-                self._msgs_written[opt_id] = min(messages.nrows, keep)
-
-    def _writer_of(self, table: Any) -> _TableWriter:
-        """The writer of an existing table (its extra columns read from the file)."""
-        headers = fmt.read_attrs(table).get("extra_headers") or []
-        specs = []
-        for header, column in zip(headers, table.colnames[3:]):
-            dtype = table.coldtypes[column]
-            if dtype.kind == "S":
-                specs.append(_ExtraSpec(str(header), column, "s", width=dtype.itemsize))
-            elif dtype.shape:
-                specs.append(_ExtraSpec(str(header), column, "a", shape=tuple(dtype.shape)))
-            else:
-                specs.append(_ExtraSpec(str(header), column, "f"))
-        return _TableWriter(table, specs)
-
     def flush(self, opt_id: int | None = None) -> None:
         """Write every pending row, message and piece of metadata, then flush the file.
 
@@ -522,213 +398,28 @@ class FileLogger(BaseLogger):
                 meta_ids, self._dirty_meta = self._dirty_meta, set()
                 msg_ids, self._dirty_msgs = self._dirty_msgs, set()
                 manager_keys, self._dirty_manager = self._dirty_manager, set()
-                meta = {oid: dict(self._meta[oid]) for oid in meta_ids if oid in self._meta}
-                messages = {oid: self._messages.get(oid, [])[self._msgs_written.get(oid, 0):]
-                            for oid in msg_ids}
-                manager = {key: self._manager_meta[key] for key in manager_keys}
-                if not (rows or meta or manager or any(messages.values())):
+                swap = Swap(
+                    rows=rows,
+                    meta={oid: dict(self._meta[oid]) for oid in meta_ids if oid in self._meta},
+                    messages={oid: self._messages.get(oid, [])[self._msgs_written.get(oid, 0):]
+                              for oid in msg_ids},
+                    manager={key: self._manager_meta[key] for key in manager_keys})
+                if not swap:
                     return
                 self._flushing = True
             try:
-                tables_written = self._write(h5, rows, meta, messages, manager)
-                self._sync(h5, tables_written)
+                layout = TableLayout(self.n_parms, self.expected_rows, self.min_string_width,
+                                     self.extra_headers)
+                sync(h5, write_swap(h5, swap, self._writers, self._msgs_written, layout))
             finally:
                 with self._lock:
                     self._flushing = False
                     self._cond.notify_all()
 
-    @staticmethod
-    def _sync(h5: Any, tables_written: list[Any]) -> None:
-        """Flush the file to disk (HDF5's flush is file-wide: one leaf's flush is enough).
-
-        ``File.flush()`` would flush every node PyTables has loaded, one file-wide HDF5
-        flush each; flushing the tables just written (their row buffers, then the file)
-        costs one flush per table that received rows.
-        """
-        if tables_written:
-            for table in tables_written:
-                table.flush()
-        else:
-            h5.flush()
-
-    def _write(self, h5: Any, rows: dict[int, list[_Batch]], meta: dict[int, dict[str, Any]],
-               messages: dict[int, list[str]], manager: dict[str, Any]) -> list[Any]:
-        """Write one swap of the buffers; return the tables that received rows."""
-        tb = _tables()
-        written = []
-        if manager:
-            fmt.write_attrs(h5, h5.root, manager)
-        for oid in sorted(set(meta) | set(rows) | {o for o, m in messages.items() if m}):
-            group = self._group(h5, oid)
-            if oid in meta:
-                fmt.write_attrs(h5, group, meta[oid], replace=True)
-            new = messages.get(oid)
-            if new:
-                vlarray = group._f_get_child(fmt.MESSAGES)
-                for text in new:
-                    vlarray.append(str(text).encode("utf-8"))
-                self._msgs_written[oid] = self._msgs_written.get(oid, 0) + len(new)
-            if oid in rows:
-                writer = self._writers.get(oid)
-                if writer is None:
-                    writer = self._writers[oid] = self._new_table(h5, tb, group, oid,
-                                                                  rows[oid][0][3])
-                self._append(writer, rows[oid])
-                written.append(writer.table)
-        return written
-
-    def _group(self, h5: Any, opt_id: int) -> Any:
-        """The group of ``opt_id``, created (with its ``messages``) if needed."""
-        name = fmt.group_name(opt_id)
-        if name in h5.root:
-            return h5.root._f_get_child(name)
-        group = h5.create_group(h5.root, name, f"optimizer {opt_id}")
-        self._new_messages(h5, group)
-        return group
-
-    def _new_messages(self, h5: Any, group: Any) -> Any:
-        """Create the (empty) ``messages`` VLArray of an optimizer's group."""
-        return h5.create_vlarray(group, fmt.MESSAGES, _tables().VLStringAtom(),
-                                 "messages of the optimizer to the manager (UTF-8)",
-                                 expectedrows=64)
-
     def _filters(self) -> Any:
         """The filters of the finished file."""
-        return _tables().Filters(complevel=self.complevel, complib=self.complib,
-                                 shuffle=self.complevel > 0)
-
-    def _rewrite(self, path: Path, filters: Any) -> None:
-        """Copy ``path`` into a new file whose leaves use ``filters``, then replace ``path``
-        by it (atomically: a crash leaves the old file, and a stray temporary file)."""
-        tb = _tables()
-        tmp = path.with_name(f".{path.name}.rewrite")
-        try:
-            with tb.open_file(str(path), "r") as src, \
-                    tb.open_file(str(tmp), "w", title=src.title) as dst, \
-                    warnings.catch_warnings():
-                warnings.simplefilter("ignore", tb.NaturalNameWarning)  # 'Run Information'
-                src.root._v_attrs._f_copy(dst.root)
-                for node in src.root._f_iter_nodes():
-                    node._f_copy(dst.root, recursive=True, filters=filters, chunkshape="keep")
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # the log itself is untouched
-            raise
-        os.replace(tmp, path)
-
-
-    def _new_table(self, h5: Any, tb: Any, group: Any, opt_id: int,
-                   first_extras: Sequence[Sequence[Any]] | None) -> _TableWriter:
-        """Create ``iter_history`` of ``opt_id``; extra columns are typed from the first
-        batch."""
-        description: dict[str, Any] = {
-            "call_id": tb.Int64Col(pos=0, dflt=-1),
-            "x": tb.Float64Col(shape=(self.n_parms,), pos=1, dflt=np.nan),
-            "fx": tb.Float64Col(pos=2, dflt=np.nan),
-        }
-        specs: list[_ExtraSpec] = []
-        taken: set[str] = set()
-        for j, header in enumerate(self.extra_headers(opt_id)):
-            values = list(first_extras[j]) if first_extras is not None and \
-                j < len(first_extras) else []
-            spec = self._spec_for(header, fmt.column_name(header, taken, j), values)
-            specs.append(spec)
-            pos = 3 + j
-            if spec.kind == "f":
-                description[spec.column] = tb.Float64Col(pos=pos, dflt=np.nan)
-            elif spec.kind == "a":
-                description[spec.column] = tb.Float64Col(shape=spec.shape, pos=pos,
-                                                         dflt=np.nan)
-            else:
-                description[spec.column] = tb.StringCol(spec.width, pos=pos)
-        row_bytes = 16 + 8 * self.n_parms + sum(
-            8 * int(np.prod(s.shape)) if s.kind == "a" else 8 if s.kind == "f" else s.width
-            for s in specs)
-        expected = max(self.expected_rows, 1)
-        table = h5.create_table(group, fmt.TABLE, description,
-                                f"evaluations of optimizer {opt_id}",
-                                expectedrows=expected,
-                                chunkshape=(chunk_rows(expected, row_bytes),))
-        if specs:
-            fmt.write_attrs(h5, table, {"extra_headers": [s.header for s in specs]})
-        return _TableWriter(table, specs)
-
-    def _spec_for(self, header: str, column: str, values: list[Any]) -> _ExtraSpec:
-        """Choose the column type of one extra value from its first values."""
-        first = next((v for v in values if v is not None), None)
-        if first is None or isinstance(first, (bool, int, float, np.bool_, np.integer,
-                                               np.floating)):
-            return _ExtraSpec(header, column, "f")
-        if not isinstance(first, (str, bytes)):
-            try:
-                arr = np.asarray(first, dtype=np.float64)
-            except (TypeError, ValueError):
-                arr = None
-            if arr is not None and arr.ndim >= 1 and arr.size > 0:
-                return _ExtraSpec(header, column, "a", shape=tuple(arr.shape))
-        longest = max((len(_as_bytes(v)) for v in values if v is not None), default=0)
-        width = max(self.min_string_width, 2 * longest)
-        return _ExtraSpec(header, column, "s", width=-(-width // 8) * 8)
-
-    def _append(self, writer: _TableWriter, batches: list[_Batch]) -> None:
-        """Append the batches of one optimizer to its table as one structured array."""
-        table = writer.table
-        if len(batches) == 1:
-            ids, x, fx, _ = batches[0]
-        else:
-            ids = np.concatenate([b[0] for b in batches])
-            x = np.concatenate([b[1] for b in batches])
-            fx = np.concatenate([b[2] for b in batches])
-        rows = np.empty(len(ids), dtype=table.dtype)
-        rows["call_id"] = ids
-        rows["x"] = x
-        rows["fx"] = fx
-        for j, spec in enumerate(writer.extras):
-            values: list[Any] = []
-            for b in batches:
-                extras = b[3]
-                n = len(b[2])
-                if extras is not None and j < len(extras) and len(extras[j]) == n:
-                    values.extend(extras[j])
-                else:
-                    values.extend([None] * n)
-            rows[spec.column] = self._column_values(writer, spec, values)
-        table.append(rows)
-
-    def _column_values(self, writer: _TableWriter, spec: _ExtraSpec, values: list[Any]
-                       ) -> np.ndarray:
-        """The values of one extra column, converted to its type."""
-        if spec.kind == "s":
-            encoded = [b"" if v is None else _as_bytes(v) for v in values]
-            if any(len(e) > spec.width for e in encoded):
-                self._warn_once(writer, spec, f"strings longer than {spec.width} bytes are "
-                                              "truncated", truncated=True)
-                encoded = [e[:spec.width] for e in encoded]
-            return np.array(encoded, dtype=f"S{spec.width}")
-        shape = (len(values), *spec.shape)
-        try:
-            return np.asarray([np.nan if v is None else v for v in values],
-                              dtype=np.float64).reshape(shape)
-        except (TypeError, ValueError):
-            out = np.full(shape, np.nan)
-            for i, v in enumerate(values):
-                try:
-                    out[i] = np.asarray(v, dtype=np.float64).reshape(spec.shape)
-                except (TypeError, ValueError):
-                    pass
-            self._warn_once(writer, spec, "values that are not numbers of the column's shape "
-                                          f"{spec.shape or 'scalar'} are stored as NaN")
-            return out
-
-    def _warn_once(self, writer: _TableWriter, spec: _ExtraSpec, text: str,
-                   truncated: bool = False) -> None:
-        if spec.column in writer.warned:
-            return
-        writer.warned.add(spec.column)
-        table = writer.table
-        _log.warning("%s, extra %r: %s", table._v_parent._v_name, spec.header, text)
-        if truncated:
-            done = fmt.read_attrs(table).get("truncated_columns") or []
-            fmt.write_attrs(self._file, table, {"truncated_columns": [*done, spec.header]})
+        return tables_module().Filters(complevel=self.complevel, complib=self.complib,
+                                       shuffle=self.complevel > 0)
 
     def truncate_after(self, call_id: int) -> int:
         """Drop every row of the file whose ``call_id`` is greater than ``call_id``.
@@ -760,9 +451,9 @@ class FileLogger(BaseLogger):
             if h5 is None:
                 raise RuntimeError("no log file is open")
             self.flush()
-            beyond = self._rows_beyond(h5, call_id)
+            beyond = _resume.rows_beyond(h5, call_id, self._meta)
             if beyond and self.path is not None:
-                self._keep_aside(self.path, beyond, call_id)
+                _resume.keep_aside(self.path, beyond, call_id)
             return self._truncate(call_id)
 
     def _truncate(self, call_id: int) -> int:
@@ -772,23 +463,7 @@ class FileLogger(BaseLogger):
             if h5 is None:
                 raise RuntimeError("no log file is open")
             self.flush()
-            dropped = kept = 0
-            for writer in self._writers.values():
-                table = writer.table
-                ids = table.col("call_id")
-                over = ids > call_id
-                n_over = int(over.sum())
-                kept += int(((ids >= 1) & ~over).sum())
-                if not n_over:
-                    continue
-                first = int(np.argmax(over))
-                if n_over == len(ids) - first:  # the usual case: the rows at the end
-                    table.truncate(first)
-                else:
-                    keep = table.read()[~over]
-                    table.truncate(0)
-                    table.append(keep)
-                dropped += n_over
+            dropped, kept = _resume.truncate_tables(self._writers.values(), call_id)
             if dropped:
                 _log.info("removed %d rows recorded after evaluation %d from %s", dropped,
                           call_id, self.path)
@@ -797,43 +472,6 @@ class FileLogger(BaseLogger):
                 _log.warning("%s holds %d of the %d evaluations recorded before the "
                              "checkpoint", self.path, kept, call_id)
             return dropped
-
-    def _rows_beyond(self, h5: Any, call_id: int) -> int:
-        """Rows of the file a resume from ``call_id`` evaluations removes: those with a
-        greater call_id, and every row of optimizers the in-memory log does not know."""
-        n = 0
-        for group in h5.root._f_iter_nodes("Group"):
-            opt_id = fmt.opt_id_of(group._v_name)
-            if opt_id is None or fmt.TABLE not in group:
-                continue
-            ids = group._f_get_child(fmt.TABLE).col("call_id")
-            n += int((ids >= 1).sum()) if opt_id not in self._meta else int((ids > call_id).sum())
-        return n
-
-    @staticmethod
-    def _keep_aside(path: Path, beyond: int, call_id: int) -> Path:
-        """Copy ``path`` to ``<stem>.before-resume-<n><suffix>`` beside it (a new name, never
-        an existing file's) and warn; return the copy."""
-        for n in itertools.count(1):
-            aside = path.with_name(f"{path.stem}.before-resume-{n}{path.suffix}")
-            try:
-                fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                continue
-            try:
-                with os.fdopen(fd, "wb") as dst, open(path, "rb") as src:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                    dst.flush()
-                    os.fsync(dst.fileno())
-                shutil.copystat(path, aside)
-            except BaseException:
-                aside.unlink(missing_ok=True)
-                raise
-            _log.warning("%s holds %d evaluations recorded after the checkpoint's %d; the "
-                         "resumed run evaluates them again and removes them from the log: "
-                         "the whole file was kept as %s", path, beyond, call_id, aside)
-            return aside
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         """Write everything pending, close the file and compress it. Safe to call twice.
@@ -852,7 +490,7 @@ class FileLogger(BaseLogger):
                 self._abandon()
             if self.complevel > 0 and self.path is not None:
                 t0 = time.perf_counter()
-                self._rewrite(self.path, self._filters())
+                _resume.rewrite(self.path, self._filters())
                 _log.info("compressed %s in %.2f s", self.path, time.perf_counter() - t0)
 
     # -- reading -------------------------------------------------------------------------------
@@ -883,29 +521,8 @@ class FileLogger(BaseLogger):
             return read_with(str(self.path), lambda h5: self._read_track(h5, opt_id, track))
 
     def _read_track(self, h5: Any, opt_id: int, track: str) -> np.ndarray:
-        name = fmt.group_name(opt_id)
-        group = h5.root._f_get_child(name) if name in h5.root else None
-        if group is None or fmt.TABLE not in group:
-            if opt_id in self._meta or group is not None:
-                return np.empty((0, self.n_parms)) if track == "x" else np.empty(0)
-            raise KeyError(f"no optimizer {opt_id} in the log")
-        table = group._f_get_child(fmt.TABLE)
-        if track == "fx_best":
-            fx = table.col("fx")
-            return np.minimum.accumulate(np.where(np.isfinite(fx), fx, np.inf)) \
-                if fx.size else fx
-        if track in fmt.RESERVED_COLUMNS:
-            return table.col(track)
-        writer = self._writers.get(opt_id) or self._writer_of(table)
-        for spec in writer.extras:
-            if track in (spec.header, spec.column):
-                col = table.col(spec.column)
-                if spec.kind == "s":
-                    return np.array([bytes(v).decode("utf-8", errors="ignore") for v in col],
-                                    dtype=object)
-                return col
-        raise KeyError(f"no column {track!r}; columns are "
-                       f"{['call_id', 'x', 'fx', 'fx_best', *(s.header for s in writer.extras)]}")
+        return read_track(h5, opt_id, track, n_parms=self.n_parms, known=opt_id in self._meta,
+                          writer=self._writers.get(opt_id))
 
     # -- checkpointing ---------------------------------------------------------------------
     def checkpoint_save(self, path: str | Path = "", block: Sequence[str] | None = None) -> None:
@@ -934,9 +551,3 @@ class FileLogger(BaseLogger):
             raise CheckpointingError(f"{path} does not hold a FileLogger")
         log._init_runtime()
         return log
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    return str(value).encode("utf-8")
