@@ -448,9 +448,9 @@ def test_headless_interactive_mode_logs_once_and_keeps_recording(
 
 
 def test_no_ffmpeg_is_an_error_at_creation(monkeypatch: Any) -> None:
-    import glompo_scope.scope as module
+    import glompo_scope._movie as module
 
-    monkeypatch.setattr(module, "_find_ffmpeg", lambda: None)
+    monkeypatch.setattr(module, "find_ffmpeg", lambda: None)
     with pytest.raises(ScopeError, match="pip install imageio-ffmpeg"):
         GloMPOScope(record_movie=True)
 
@@ -459,10 +459,10 @@ def test_a_shown_scope_uses_a_pyplot_figure_and_closes_it(monkeypatch: Any) -> N
     """The window path, simulated: a display is said to exist (the backend stays Agg)."""
     import warnings
 
-    import glompo_scope.scope as module
+    import glompo_scope._plot as module
     import matplotlib.pyplot as plt
 
-    monkeypatch.setattr(module, "_window_problem", lambda: None)
+    monkeypatch.setattr(module, "window_problem", lambda: None)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "FigureCanvasAgg is non-interactive")
         scope = GloMPOScope(interactive_mode=True, events_per_flush=1)
