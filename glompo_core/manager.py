@@ -29,7 +29,6 @@ import contextlib
 import logging
 import os
 import queue
-import signal
 import threading
 import time
 import traceback
@@ -41,9 +40,11 @@ import numpy as np
 
 from glompo_core import _resume
 from glompo_core._evaluation import TASK_ERROR_MODES, EvaluationError, FailureTally
+from glompo_core._portfolio import DefaultPortfolio
 from glompo_core._slot import OptRecord, build_slot, run_minimize
 from glompo_core._workdir import WorkingDirLock
 from glompo_core.budget import fill_budget_argument
+from glompo_core.control import RunControl
 from glompo_core.errors import EXIT_STATUS, EvaluationRefused, EvaluationTimeout, GloMPOError
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal
 from glompo_core.plugins import PluginManager, get_plugin_manager
@@ -57,7 +58,6 @@ _LOOP_WAIT = 0.05  # seconds the manager's thread waits for events per loop
 #: Assert that the methods documented as "needs the lock" hold the manager's lock (set by
 #: the test suite; also on when the environment variable GLOMPO_CHECK_LOCKS is 1).
 CHECK_LOCKS = os.environ.get("GLOMPO_CHECK_LOCKS", "") == "1"
-_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # handled: checkpoint (if configured), then stop
 _OUTPUT_NAMES = ("glompo_manager_log.yml", "glompo_log.h5", "trajectories.png",
                  "trajectories_best.png", "trajectories_log.png", "trajectories_log_best.png",
                  "glompo_optimizer_printstreams", "glompo_optimizer_scope.mp4",
@@ -169,7 +169,9 @@ class GloMPOManager:
         self._restore: list[dict[str, Any]] = []  # optimizers to resume (load_checkpoint)
         self._checkpoint_dir: Any = None  # the unpacked checkpoint (a TemporaryDirectory)
         self._scope_state: Path | None = None  # the visualisation's saved state
-        self._interrupt: str | None = None  # the signal received (set by its handler)
+        #: Requests to this run (stop an optimizer, checkpoint, end the run) from any
+        #: thread: a web dashboard, the STOP_<id>/CHKPT files, the signal handlers.
+        self.control = RunControl(self)
         self._listen_batch = False  # a plugin listens to glompo_iteration_batch
         self._last_file_check = 0.0
         self._resumed = False
@@ -183,6 +185,9 @@ class GloMPOManager:
         #: Directory of the run file this run came from (set by ``glompo run``; recorded in
         #: checkpoints so that ``glompo resume`` finds a task module kept beside it).
         self.run_file_dir: str | None = None
+        #: The default portfolio a run file without ``opt_selector`` took (set by
+        #: :func:`~glompo_core.runfile.build_manager`; recorded in the summary).
+        self.default_portfolio: DefaultPortfolio | None = None
         self.failures = FailureTally()
         self.end_state = "normal"  # how the run ended: a key of errors.EXIT_STATUS
         self._crashes_in_a_row = 0
@@ -835,16 +840,14 @@ class GloMPOManager:
                 return
 
     def _check_interventions(self) -> None:
+        """``STOP_<id>`` files: requests to :attr:`control` (carried out by the loop)."""
         for path in self.working_dir.glob("STOP_*"):
             try:
                 opt_id = int(path.name[5:])
             except ValueError:
                 continue
-            with self._lock:
-                rec = self._opts.get(opt_id)
-                if rec is not None and rec.alive and not rec.stop_requested:
-                    self.logger.info("STOP file found: stopping optimizer %d", opt_id)
-                    self._stop_optimizer(rec, f"user request ({path.name} file)")
+            if self.control.stop_optimizer(opt_id, f"user request ({path.name} file)"):
+                self.logger.info("STOP file found: stopping optimizer %d", opt_id)
             path.unlink(missing_ok=True)
 
     def _check_timeouts(self) -> None:
@@ -906,11 +909,11 @@ class GloMPOManager:
             raise GloMPOError("this manager has already run; set up a new one")
         self._hold_working_dir()  # taken by setup()/load_checkpoint(); again after close()
         self.exit_reason = None
-        self._interrupt = None
         error: BaseException | None = None
         with contextlib.ExitStack() as stack:
             # unwound in reverse: shut down, stop routing print streams, restore handlers
-            stack.callback(self._restore_signal_handlers, self._install_signal_handlers())
+            stack.callback(self.control.restore_signal_handlers,
+                           self.control.install_signal_handlers())
             if self.split_printstreams:
                 stack.enter_context(PrintStreamRouter(self.working_dir))
             stack.callback(self._shutdown)
@@ -941,6 +944,7 @@ class GloMPOManager:
                                 if self.allow_forced_terminations else None)
         if self.visualisation:
             self._start_visualisation()
+        self._fire("glompo_run_control", control=self.control)
         self._fire("glompo_run_started")
         self.logger.info("run %s", "resumed" if self._resumed else "started")
         self._status_report()
@@ -984,14 +988,9 @@ class GloMPOManager:
 
     def _loop_step(self) -> bool:
         """One turn of the manager's thread; False when the run is over."""
-        if self._interrupted() and not self._exiting():
-            # nothing starts from now on; the optimizers are kept (paused, or cut
-            # between two evaluations) for a last checkpoint, then stopped
-            if self.checkpoint_control is not None:
-                self.logger.info("%s received: writing a checkpoint before stopping",
-                                 self._interrupt)
-            self._request_exit(f"interrupted by {self._interrupt}",
-                               state=self._interrupt or "SIGINT", checkpoint=True)
+        # requests (a signal, a dashboard, ...): an end of the run keeps the optimizers
+        # (paused, or cut between two evaluations) for a last checkpoint, then stops them
+        self.control.carry_out()
         with self._lock:
             self._check_exit()
         if self._exiting():
@@ -1009,6 +1008,7 @@ class GloMPOManager:
         if now - self._last_file_check >= 1.0:
             self._last_file_check = now
             self._check_files()
+            self.control.carry_out()
         why = _resume.checkpoint_due(self)
         if why is not None:
             if not self._exiting():
@@ -1030,15 +1030,11 @@ class GloMPOManager:
         if (self.working_dir / "CHKPT").exists():
             self.logger.info("CHKPT file found: writing a checkpoint")
             (self.working_dir / "CHKPT").unlink(missing_ok=True)
-            self.checkpoint()
+            self.control.checkpoint()
 
     def _exiting(self) -> bool:
         """True once the run is ending (set from any thread: not narrowed by mypy)."""
         return self.exit_reason is not None
-
-    def _interrupted(self) -> bool:
-        """True once SIGINT, SIGTERM or SIGHUP arrived (set by the signal handler)."""
-        return self._interrupt is not None
 
     def _shutdown(self) -> None:
         with self._lock:
@@ -1142,30 +1138,6 @@ class GloMPOManager:
             "t_session": session,
             "exit_reason": self.exit_reason,
         }
-
-    # ------------------------------------------------------------------------- signals
-    def _install_signal_handlers(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        saved: dict[int, Any] = {}
-
-        def handler(signum: int, frame: Any) -> None:
-            self._interrupt = signal.Signals(signum).name
-
-        for sig in (getattr(signal, name) for name in _SIGNALS if hasattr(signal, name)):
-            try:
-                saved[sig] = signal.signal(sig, handler)
-            except (ValueError, OSError):
-                pass
-        return saved
-
-    @staticmethod
-    def _restore_signal_handlers(saved: dict[int, Any]) -> None:
-        for sig, old in saved.items():
-            try:
-                signal.signal(sig, old)
-            except (ValueError, OSError):
-                pass
 
     # --------------------------------------------------------------------- checkpoints
     _STATE_ATTRS = (

@@ -386,7 +386,8 @@ def test_the_hook_recorder_records_a_run(tmp_path: Any) -> None:
         seed=3, plugin_manager=pm)
     manager.start_manager()
     names = recorder.names()
-    assert names[0] == "glompo_run_started" and names[-1] == "glompo_run_finished"
+    assert names[:2] == ["glompo_run_control", "glompo_run_started"]
+    assert names[-1] == "glompo_run_finished"
     batches = recorder.of("glompo_iteration_batch")
     call_ids = np.concatenate([b["call_ids"] for b in batches])
     assert sorted(call_ids.tolist()) == list(range(1, manager.f_counter + 1))

@@ -380,6 +380,10 @@ class HookRecorder:
             return [arguments for name, arguments in self.calls if name == hook]
 
     @hookimpl
+    def glompo_run_control(self, manager: Any, control: Any) -> None:
+        self._record("glompo_run_control", control=control)
+
+    @hookimpl
     def glompo_run_started(self, manager: Any) -> None:
         self._record("glompo_run_started")
 
