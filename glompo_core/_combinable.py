@@ -110,6 +110,15 @@ class Combinable:
         """Forget the last result (of this condition and every part of a combination)."""
         self._last_result = None
 
+    def progress(self, manager: Any) -> float | None:
+        """How close the condition is to being met, from 0 to 1; None when it cannot tell.
+
+        Exit conditions implement it (see
+        :meth:`~glompo_core.exit_conditions.BaseExitCondition.progress`); stoppers answer
+        None.
+        """
+        return None
+
     def __and__(self, other: Combinable) -> Combinable:
         return _And(self, other)
 
@@ -140,6 +149,15 @@ class Combinable:
         return [self]
 
 
+def _part_progress(part: Combinable, manager: Any) -> float | None:
+    """A part's ``progress(manager)`` clipped to [0, 1]; None if it has none or cannot tell."""
+    method = getattr(part, "progress", None)
+    value = method(manager) if callable(method) else None
+    if value is None or not np.isfinite(float(value)):
+        return None
+    return min(max(float(value), 0.0), 1.0)
+
+
 class _Combination(Combinable):
     _symbol: ClassVar[str] = "?"
 
@@ -163,6 +181,23 @@ class _Combination(Combinable):
 
     def leaves(self) -> list[Combinable]:
         return self.first.leaves() + self.second.leaves()
+
+    def progress(self, manager: Any) -> float | None:
+        """How close the combination is to being met (exit conditions; see
+        :meth:`~glompo_core.exit_conditions.BaseExitCondition.progress`).
+
+        ``a | b``: the largest, ``a & b``: the smallest progress of the parts that can
+        tell (parts answering None are left out); None when no part can tell (always, for
+        stoppers, which have no progress).
+        """
+        values = [v for v in (_part_progress(self.first, manager),
+                              _part_progress(self.second, manager)) if v is not None]
+        return self._combine_progress(values) if values else None
+
+    @staticmethod
+    def _combine_progress(values: list[float]) -> float:
+        """How the progress of the parts combines: ``|`` the largest (``&`` overrides)."""
+        return max(values)
 
     @staticmethod
     def _wrap(part: Combinable, text: str, parent: type) -> str:
@@ -190,6 +225,10 @@ class _Or(_Combination):
 
 class _And(_Combination):
     _symbol = "&"
+
+    @staticmethod
+    def _combine_progress(values: list[float]) -> float:
+        return min(values)
 
     def __call__(self, *args: Any, **kwargs: Any) -> bool:
         self.second.reset()

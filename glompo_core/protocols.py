@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from glompo_core.optimizerlogger import BaseLogger
     from glompo_core.result import Result
 
@@ -50,7 +52,14 @@ class DetailedTask(Task, Protocol):
 
 
 class ManagerView(Protocol):
-    """Read-only view of a running manager, given to generators, selectors and exit conditions."""
+    """Read-only view of a running manager, given to generators, selectors and exit conditions.
+
+    The manager's own view (``manager.view``) and
+    :class:`glompo_core.testing.FakeManagerView` both provide exactly these properties
+    (checked by the test suite). The view cannot steer the run: plugins that must (a
+    dashboard) receive a :class:`~glompo_core.control.RunControl` through the
+    ``glompo_run_control`` hook.
+    """
 
     @property
     def f_counter(self) -> int: ...
@@ -82,6 +91,21 @@ class ManagerView(Protocol):
     def last_opt_spawn(self) -> tuple[int, int]: ...
     @property
     def task(self) -> Any: ...
+    @property
+    def run_budget(self) -> int | None:
+        """The run's evaluation budget (:func:`glompo_core.budget.run_budget` of its exit
+        conditions): None if no number of evaluations ends the run."""
+        ...
+    @property
+    def working_dir(self) -> Path | None:
+        """The run's working directory (None for a stand-in view without one)."""
+        ...
+    @property
+    def is_log_detailed(self) -> bool: ...
+    @property
+    def summary_files(self) -> int: ...
+    @property
+    def checksum(self) -> str: ...
 
 
 class Stopper(Protocol):
@@ -95,9 +119,18 @@ class Stopper(Protocol):
 
 
 class ExitCondition(Protocol):
-    """Decides whether the whole run should end."""
+    """Decides whether the whole run should end.
+
+    ``progress`` is optional in practice: the base class every exit condition
+    subclasses, :class:`~glompo_core.exit_conditions.BaseExitCondition`, answers None
+    ("cannot tell") unless it is overridden.
+    """
 
     def __call__(self, manager: ManagerView) -> bool: ...
+
+    def progress(self, manager: ManagerView) -> float | None:
+        """The fraction (0 to 1) of the way to the condition being met; None: cannot tell."""
+        ...
 
 
 class Generator(Protocol):

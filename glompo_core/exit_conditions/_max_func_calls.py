@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from glompo_core._validation import positive_int
-from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
+from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition, fraction_of
 
 if TYPE_CHECKING:
     from glompo_core.protocols import ManagerView
@@ -26,10 +26,22 @@ class MaxFuncCalls(BaseExitCondition):
     -----
     Returns True once the manager's evaluation count ``f_counter`` is at least
     ``fmax``. Evaluations of a checkpointed run's earlier sessions count.
+    :meth:`progress` is ``f_counter / fmax`` (at most 1).
 
     Examples
     --------
-    ``MaxFuncCalls(fmax=10_000) | TargetCost(target=0)``
+    >>> from glompo_core.exit_conditions import TargetCost
+    >>> from glompo_core.result import Result
+    >>> from glompo_core.testing import FakeManagerView
+    >>> cond = MaxFuncCalls(fmax=10_000) | TargetCost(target=0)
+    >>> view = FakeManagerView(f_counter=2_500, result=Result(fx=3.2))
+    >>> cond(view), cond.progress(view)
+    (False, 0.25)
+    >>> cond(FakeManagerView(f_counter=10_000))
+    True
+    >>> print(cond.str_with_result())
+    MaxFuncCalls(fmax=10000) = True |
+    TargetCost(target=0, atol=1e-06) = None
     """
 
     fmax: int
@@ -40,3 +52,7 @@ class MaxFuncCalls(BaseExitCondition):
 
     def __call__(self, manager: ManagerView) -> bool:
         return manager.f_counter >= self.fmax
+
+    def progress(self, manager: ManagerView) -> float:
+        """The share of the evaluation budget used: ``f_counter / fmax`` (at most 1)."""
+        return fraction_of(manager.f_counter, self.fmax)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from glompo_core._validation import positive_int
-from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition
+from glompo_core.exit_conditions.baseexitcondition import BaseExitCondition, fraction_of
 
 if TYPE_CHECKING:
     from glompo_core.protocols import ManagerView
@@ -25,11 +25,18 @@ class MaxOptsStarted(BaseExitCondition):
     -----
     Returns True once the manager's count of started optimizers ``o_counter`` is at
     least ``max_opts``. The run then ends at once, without waiting for the running
-    optimizers to finish.
+    optimizers to finish. :meth:`progress` is ``o_counter / max_opts`` (at most 1).
 
     Examples
     --------
-    ``MaxOptsStarted(max_opts=20) | MaxSeconds(session_max=3600)``
+    >>> from glompo_core.exit_conditions import MaxSeconds
+    >>> from glompo_core.testing import FakeManagerView
+    >>> cond = MaxOptsStarted(max_opts=20) | MaxSeconds(overall_max=3600)
+    >>> view = FakeManagerView(o_counter=5, t_used=1800.0)   # t_start None: not running
+    >>> cond(view), cond.progress(view)   # the larger of 5/20 and 1800 s/3600 s
+    (False, 0.5)
+    >>> cond(FakeManagerView(o_counter=20))
+    True
     """
 
     max_opts: int
@@ -40,3 +47,7 @@ class MaxOptsStarted(BaseExitCondition):
 
     def __call__(self, manager: ManagerView) -> bool:
         return manager.o_counter >= self.max_opts
+
+    def progress(self, manager: ManagerView) -> float:
+        """The share of the optimizers allowed started: ``o_counter / max_opts``."""
+        return fraction_of(manager.o_counter, self.max_opts)

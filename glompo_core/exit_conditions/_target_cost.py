@@ -35,9 +35,24 @@ class TargetCost(BaseExitCondition):
     so a value below the target also ends the run. False while no finite value has
     been found (``fx`` is ``inf``, NaN or None).
 
+    :meth:`progress` is 1 once the target is reached and None ("cannot tell") before:
+    the gap between the best value and the target does not say how far the run is
+    from closing it (function values have no common scale, and a search approaches a
+    minimum far from linearly), so no fraction is made up. Combined with ``|``, the
+    other conditions' progress shows.
+
     Examples
     --------
-    ``TargetCost(target=0, atol=1e-8) | MaxFuncCalls(fmax=100_000)``
+    >>> from glompo_core.exit_conditions import MaxFuncCalls
+    >>> from glompo_core.result import Result
+    >>> from glompo_core.testing import FakeManagerView
+    >>> cond = TargetCost(target=0, atol=1e-8) | MaxFuncCalls(fmax=100_000)
+    >>> view = FakeManagerView(f_counter=20_000, result=Result(fx=0.3))
+    >>> cond(view), cond.progress(view)   # TargetCost cannot tell: 20 % of the evaluations
+    (False, 0.2)
+    >>> view = FakeManagerView(f_counter=20_000, result=Result(fx=5e-9))
+    >>> cond(view), cond.progress(view)
+    (True, 1.0)
     """
 
     target: float
@@ -53,3 +68,10 @@ class TargetCost(BaseExitCondition):
         if fx is None or not np.isfinite(fx):
             return False
         return float(fx) <= self.target + self.atol
+
+    def progress(self, manager: ManagerView) -> float | None:
+        """1.0 once the target is reached, else None (see the class's Notes)."""
+        fx = manager.result.fx
+        if fx is None or not np.isfinite(fx) or float(fx) > self.target + self.atol:
+            return None
+        return 1.0

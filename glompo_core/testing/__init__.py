@@ -101,6 +101,8 @@ exit condition      bool in a growing run with NaN/+inf rows, subclasses the bas
                     ``check_condition_reset`` (``last_result``, ``reset()``);
                     ``check_condition_seeded`` (equal seeds, equal answers);
                     ``check_condition_pickles`` (a checkpoint goes on answering alike);
+                    ``check_condition_progress`` (exit conditions: ``progress`` None
+                    or in [0, 1], 1 when met, read-only);
                     ``check_stopper_history_window`` (stoppers: ``history_needed`` rows
                     are enough)
 generator           ``check_generator_protocol`` (1-D finite points of ``n_parms``);

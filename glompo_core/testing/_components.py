@@ -24,7 +24,7 @@ __all__ = ["COMPONENT_CHECKS", "check_component", "component_kind",
 
 #: The checks of each kind of component, in the order they run.
 COMPONENT_CHECKS: dict[str, tuple[Callable[..., None], ...]] = {
-    "stopper": CONDITION_CHECKS,
+    "stopper": tuple(c for c in CONDITION_CHECKS if c.__name__ != "check_condition_progress"),
     "exit_condition": tuple(c for c in CONDITION_CHECKS
                             if c.__name__ != "check_stopper_history_window"),
     "generator": GENERATOR_CHECKS,

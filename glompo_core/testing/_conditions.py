@@ -40,6 +40,7 @@ __all__ = [
     "CONDITION_CHECKS",
     "check_combinable",
     "check_condition_pickles",
+    "check_condition_progress",
     "check_condition_protocol",
     "check_condition_reset",
     "check_condition_seeded",
@@ -74,6 +75,9 @@ class _ConstantExit(BaseExitCondition):
 
     def __call__(self, manager: Any) -> bool:
         return self.value
+
+    def progress(self, manager: Any) -> float:
+        return 1.0 if self.value else 0.0
 
 
 def _kind(cond: Any) -> str:
@@ -129,8 +133,9 @@ def _run_stopper(cond: Any, window: int | None = None) -> list[bool]:
     return answers
 
 
-def _run_exit(cond: Any) -> list[bool]:
-    """Drive an exit condition through a growing run: its answer after each step."""
+def _run_exit(cond: Any, progress: list[Any] | None = None) -> list[bool]:
+    """Drive an exit condition through a growing run: its answer after each step (and,
+    given a list ``progress``, what ``cond.progress`` answers after each answer)."""
     rng = np.random.default_rng(_SEED)
     log = BaseLogger(2)
     answers: list[bool] = []
@@ -153,6 +158,8 @@ def _run_exit(cond: Any) -> list[bool]:
             last_opt_spawn=((step // 3) * 3 * _BATCH, opt_id),
             result=Result(x=None, fx=best, origin={"opt_id": 1}), opt_log=log)
         answers.append(_answer(cond, cond(view)))
+        if progress is not None:
+            progress.append(cond.progress(view))
     return answers
 
 
@@ -453,6 +460,64 @@ def check_stopper_history_window(cond: Any) -> None:
                              "declare the number of rows it reads, or None")
 
 
+def _is_fraction(value: Any) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and 0.0 <= float(value) <= 1.0)
+
+
+def check_condition_progress(cond: Any) -> None:
+    """``progress(manager)``, where an exit condition gives it, is a fraction that reads only.
+
+    In the scenario, after each answer: ``progress`` is None ("cannot tell") or a
+    number in [0, 1], and 1 whenever the condition has just answered True; calling it
+    does not change the answers. A combination's parts are checked one by one (a
+    combination with a part that cannot tell may answer less than 1 when met by that
+    part); the combination itself must give None or values in [0, 1]. Skipped for
+    stoppers and for exit conditions without ``progress`` (it is optional: the base
+    class answers None).
+
+    Raises
+    ------
+    AssertionError
+        A value outside [0, 1] (or not a number), less than 1 when met, or answers that
+        change when ``progress`` is called between them.
+    """
+    if _kind(cond) != "exit_condition":
+        skip(f"{name_of(cond)} is not an exit condition: progress is for exit conditions")
+    if not callable(getattr(cond, "progress", None)):
+        skip(f"{name_of(cond)} has no progress method (it is optional)")
+    parts = cond.leaves() if isinstance(cond, Combinable) else [cond]
+    if len(parts) > 1:
+        for part in parts:
+            if callable(getattr(part, "progress", None)):
+                check_condition_progress(part)
+    name = name_of(cond)
+    plain = _seeded_run(cond)
+    copy_ = fresh(cond)
+    seed(copy_, _SEED)
+    values: list[Any] = []
+    try:
+        answers = _run_exit(copy_, values)
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise AssertionError(f"{cond}.progress raised {type(exc).__name__}: {exc} in the "
+                             "conformance scenario; return None when it cannot tell") from exc
+    if answers != plain:
+        raise AssertionError(f"{cond} answers differently when progress is called between "
+                             f"its answers ({differ(answers, plain)}): progress must only "
+                             "read the manager and the condition, never change them")
+    for step, (met, value) in enumerate(zip(answers, values, strict=True), start=1):
+        if value is None:
+            continue
+        if not _is_fraction(value):
+            raise AssertionError(f"{name}.progress returned {value!r} at step {step}: return "
+                                 "a number in [0, 1] (clip it) or None when it cannot tell")
+        if met and len(parts) == 1 and float(value) < 1.0 - 1e-9:
+            raise AssertionError(f"{name}.progress returned {value!r} at step {step}, when the "
+                                 "condition answered True: a condition met is 1.0 of the way")
+
+
 #: The checks of stoppers and exit conditions, in the order they are listed.
 CONDITION_CHECKS: tuple[Callable[..., None], ...] = (
     check_condition_protocol,
@@ -461,5 +526,6 @@ CONDITION_CHECKS: tuple[Callable[..., None], ...] = (
     check_condition_reset,
     check_condition_seeded,
     check_condition_pickles,
+    check_condition_progress,
     check_stopper_history_window,
 )
