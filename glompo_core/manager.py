@@ -43,7 +43,7 @@ from glompo_core._evaluation import TASK_ERROR_MODES, EvaluationError, FailureTa
 from glompo_core._portfolio import DefaultPortfolio
 from glompo_core._slot import OptRecord, build_slot, run_minimize
 from glompo_core._workdir import WorkingDirLock
-from glompo_core.budget import fill_budget_argument
+from glompo_core.budget import fill_budget_argument, run_budget
 from glompo_core.control import RunControl
 from glompo_core.errors import EXIT_STATUS, EvaluationRefused, EvaluationTimeout, GloMPOError
 from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal
@@ -106,6 +106,7 @@ class _View:
     is_log_detailed = property(lambda self: self._m.is_log_detailed)
     summary_files = property(lambda self: self._m.summary_files)
     checksum = property(lambda self: self._m.checksum)
+    run_budget = property(lambda self: run_budget(self._m.exit_conditions))
 
     def __repr__(self) -> str:
         return f"ManagerView(f_counter={self._m.f_counter}, o_counter={self._m.o_counter})"

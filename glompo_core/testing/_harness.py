@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -68,6 +69,11 @@ class FakeManagerView:
     result: Result = field(default_factory=Result)
     task: Any = None
     opt_log: BaseLogger = None  # type: ignore[assignment]
+    run_budget: int | None = None
+    working_dir: Path | None = None
+    is_log_detailed: bool = False
+    summary_files: int = 0
+    checksum: str = ""
 
     def __post_init__(self) -> None:
         self.bounds = np.asarray(self.bounds, dtype=float)
