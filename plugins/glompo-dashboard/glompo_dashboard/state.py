@@ -1,0 +1,226 @@
+"""What the page shows, kept in memory: optimizers, down-sampled trajectories, markers.
+
+:class:`RunState` is fed by the lifecycle hooks (from the manager's thread) or built from a
+finished run's files, and read by the web server (from its own thread) as JSON: a full
+:meth:`RunState.snapshot`, or a :meth:`RunState.delta` of what changed since a version the
+page already has. Every change gets the next version number; one lock guards it all.
+
+Memory is bounded: each optimizer keeps at most ``max_points`` points of its trajectory
+(one per iteration batch: the batch's lowest value and the best so far), halved by
+dropping every other point when full, so the series stays evenly spread over the run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OptimizerState", "RunState"]
+
+#: How many of the best points the parallel-coordinates view shows.
+TOP_N = 30
+
+
+def _num(value: Any) -> float | None:
+    """A JSON-safe float: None for NaN and infinities."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+@dataclass
+class OptimizerState:
+    """One optimizer as the page shows it."""
+
+    opt_id: int
+    type: str
+    settings: dict[str, Any]
+    status: str = "running"
+    evaluations: int = 0
+    best_f: float | None = None
+    reason: str = ""
+    version: int = 0
+    # the trajectory: (version, call_id, batch min, best so far)
+    points: list[tuple[int, int, float | None, float | None]] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        """The optimizer's row of the table."""
+        return {"id": self.opt_id, "type": self.type, "settings": self.settings,
+                "status": self.status, "evaluations": self.evaluations,
+                "best_f": self.best_f, "reason": self.reason}
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """Settings as JSON: plain values kept, arrays and objects shortened to text."""
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, dict) and depth < 3:
+        return {str(k): _jsonable(v, depth + 1) for k, v in list(value.items())[:30]}
+    if isinstance(value, (list, tuple)) and depth < 3 and len(value) <= 10:
+        return [_jsonable(v, depth + 1) for v in value]
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class RunState:
+    """The run as the dashboard sees it; thread-safe.
+
+    Parameters
+    ----------
+    max_points
+        Points kept per optimizer's trajectory (at least 16).
+    clock
+        Time source (``time.time``), replaceable in tests.
+    """
+
+    def __init__(self, max_points: int = 2000, clock: Callable[[], float] = time.time) -> None:
+        if max_points < 16:
+            raise ValueError(f"max_points={max_points}: keep at least 16 points per optimizer")
+        self.max_points = int(max_points)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._version = 0
+        self.optimizers: dict[int, OptimizerState] = {}
+        self.markers: list[dict[str, Any]] = []
+        self._top: list[tuple[float, int, int, list[float]]] = []  # max-heap by -fx
+        self.best: dict[str, Any] | None = None
+        self.f_counter = 0
+        self.failed = 0
+        self.run: dict[str, Any] = {"status": "starting", "reason": ""}
+        self.mode = "live"
+        self.note = ""
+        self._run_version = 0
+
+    # -- writing (the manager's thread) --------------------------------------------------
+    def _bump(self) -> int:
+        self._version += 1
+        return self._version
+
+    def optimizer_started(self, opt_id: int, optimizer_type: str,
+                          settings: dict[str, Any]) -> None:
+        """A new optimizer row."""
+        with self._lock:
+            self.optimizers[opt_id] = OptimizerState(opt_id, optimizer_type,
+                                                     _jsonable(settings), version=self._bump())
+
+    def _get(self, opt_id: int) -> OptimizerState:
+        opt = self.optimizers.get(opt_id)
+        if opt is None:  # a batch of an optimizer started before the dashboard was
+            opt = self.optimizers[opt_id] = OptimizerState(opt_id, "?", {})
+        return opt
+
+    def batch(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray) -> None:
+        """An iteration batch: one trajectory point, the best points, the counters."""
+        fx = np.asarray(fx, dtype=float).ravel()
+        if fx.size == 0:
+            return
+        finite = np.isfinite(fx)
+        with self._lock:
+            opt = self._get(opt_id)
+            opt.evaluations += int(fx.size)
+            self.failed += int(fx.size - finite.sum())
+            self.f_counter = max(self.f_counter, int(np.max(call_ids)))
+            low = float(np.min(fx[finite])) if finite.any() else None
+            if low is not None and (opt.best_f is None or low < opt.best_f):
+                opt.best_f = low
+            version = self._bump()
+            opt.version = version
+            opt.points.append((version, int(np.max(call_ids)), low, opt.best_f))
+            if len(opt.points) > self.max_points:
+                opt.points = opt.points[::2] if len(opt.points) % 2 else \
+                    opt.points[:-1:2] + opt.points[-1:]
+            if low is not None:
+                self._push_top(opt_id, call_ids, x, fx, finite)
+
+    def _push_top(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray,
+                  finite: np.ndarray) -> None:
+        worst = -self._top[0][0] if len(self._top) >= TOP_N else math.inf
+        idx = np.flatnonzero(finite & (fx < worst))
+        if idx.size > TOP_N:
+            idx = idx[np.argsort(fx[idx])[:TOP_N]]
+        points = np.asarray(x, dtype=float).reshape(len(fx), -1)
+        for i in idx:
+            item = (-float(fx[i]), int(call_ids[i]), opt_id, [float(v) for v in points[i]])
+            if len(self._top) < TOP_N:
+                heapq.heappush(self._top, item)
+            elif item[0] > self._top[0][0]:
+                heapq.heapreplace(self._top, item)
+
+    def optimizer_ended(self, opt_id: int, status: str, reason: str) -> None:
+        """An optimizer stopped, converged or crashed: its status and a marker."""
+        with self._lock:
+            opt = self._get(opt_id)
+            opt.status, opt.reason = status, reason.strip().splitlines()[-1][:300] \
+                if reason.strip() else ""
+            opt.version = self._bump()
+            last = opt.points[-1] if opt.points else None
+            self.markers.append({"version": opt.version, "kind": status, "opt_id": opt_id,
+                                 "call_id": last[1] if last else 0,
+                                 "f": last[3] if last else None, "text": opt.reason})
+
+    def set_best(self, opt_id: int, x: Sequence[float], fx: float, call_id: int) -> None:
+        """The run's best point."""
+        with self._lock:
+            self.best = {"opt_id": opt_id, "x": [_num(v) for v in x], "fx": _num(fx),
+                         "call_id": int(call_id)}
+            self._run_version = self._bump()
+
+    def checkpoint(self, path: str) -> None:
+        """A checkpoint was written: a marker at the current evaluation."""
+        with self._lock:
+            self.markers.append({"version": self._bump(), "kind": "checkpoint", "opt_id": None,
+                                 "call_id": self.f_counter, "f": None, "text": path})
+
+    def update_run(self, **facts: Any) -> None:
+        """Facts of the run panel (status, reason, evaluations/s, exit conditions, ...)."""
+        with self._lock:
+            self.run.update(facts)
+            self._run_version = self._bump()
+
+    # -- reading (the server's thread) ---------------------------------------------------
+    @property
+    def version(self) -> int:
+        """The number of the latest change."""
+        return self._version
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything: what a page loading now needs."""
+        return self.delta(0)
+
+    def delta(self, since: int) -> dict[str, Any]:
+        """What changed after version ``since``: rows, new points, markers, the run panel."""
+        with self._lock:
+            rows = [o.row() for o in self.optimizers.values() if o.version > since]
+            points = {}
+            for o in self.optimizers.values():
+                if o.version <= since:
+                    continue
+                new = [p for p in o.points if p[0] > since] if since else o.points
+                if new:
+                    points[str(o.opt_id)] = {"n": [p[1] for p in new],
+                                             "f": [p[2] for p in new],
+                                             "best": [p[3] for p in new]}
+            top = sorted(self._top, reverse=True)
+            return {
+                "version": self._version, "full": since == 0, "mode": self.mode,
+                "note": self.note, "optimizers": rows, "points": points,
+                "markers": [m for m in self.markers if m["version"] > since],
+                "run": {**self.run, "f_counter": self.f_counter, "failed": self.failed,
+                        "best": self.best,
+                        "optimizers": len(self.optimizers),
+                        "running": sum(o.status == "running"
+                                       for o in self.optimizers.values())},
+                "top": [{"fx": _num(-t[0]), "call_id": t[1], "opt_id": t[2],
+                         "x": [_num(v) for v in t[3]]} for t in top],
+            }
