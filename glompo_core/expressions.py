@@ -4,7 +4,7 @@
 >>> cond = parse_expression("MaxFuncCalls(fmax=1000) | MaxSeconds(session_max=60)",
 ...                         "exit_condition")
 >>> print(cond)
-MaxFuncCalls(fmax=1000) | MaxSeconds(session_max=60)
+MaxFuncCalls(fmax=1000) | MaxSeconds(session_max=60, overall_max=None)
 
 The grammar is Python's for ``|``, ``&``, parentheses and calls with literal
 arguments; square brackets group as the summary prints them; ``bounds`` stands for

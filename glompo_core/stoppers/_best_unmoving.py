@@ -42,8 +42,26 @@ class BestUnmoving(BaseStopper):
 
     Examples
     --------
-    Stop optimizers whose best improved by less than 1 % over their last 100
-    evaluations: ``BestUnmoving(calls=100, tol=0.01)``.
+    Stop optimizers whose best improved by less than 1 % over their last 2 evaluations:
+
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=1)
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> fx = np.array([9.0, 4.0, 3.0, 2.99, 2.985])   # the best stalls near 3
+    >>> log.put_iteration(1, np.arange(1, 6), np.zeros((5, 1)), fx)
+    >>> stopper = BestUnmoving(calls=2, tol=0.01)
+    >>> stopper(log, best_opt_id=1, tested_opt_id=1)   # 3.0 -> 2.985: under 1 %
+    True
+    >>> BestUnmoving(calls=3, tol=0.01)(log, 1, 1)     # 4.0 -> 2.985: more
+    False
+
+    Give optimizers a fair chance first, with :class:`MinFuncCalls`:
+
+    >>> from glompo_core.stoppers import MinFuncCalls
+    >>> stopper = MinFuncCalls(min_pts=100) & BestUnmoving(calls=2, tol=0.01)
+    >>> stopper(log, 1, 1), str(stopper)
+    (False, 'MinFuncCalls(min_pts=100) & BestUnmoving(calls=2, tol=0.01)')
     """
 
     calls: int

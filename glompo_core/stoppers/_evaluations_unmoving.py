@@ -44,7 +44,23 @@ class EvaluationsUnmoving(BaseStopper):
 
     Examples
     --------
-    ``EvaluationsUnmoving(calls=50, tol=0.001) & StepSize(bounds, calls=50)``
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=1)
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> fx = np.array([5.0, 2.0, 1.001, 1.0, 0.999])
+    >>> log.put_iteration(1, np.arange(1, 6), np.zeros((5, 1)), fx)
+    >>> EvaluationsUnmoving(calls=3, tol=0.01)(log, best_opt_id=1, tested_opt_id=1)
+    True
+    >>> EvaluationsUnmoving(calls=5, tol=0.01)(log, 1, 1)   # 5.0 and 2.0 are in the window
+    False
+
+    Spare an optimizer exploring widely over a flat region, with :class:`StepSize`:
+
+    >>> from glompo_core.stoppers import StepSize
+    >>> bounds = [(-1.0, 1.0)]
+    >>> print(EvaluationsUnmoving(calls=50, tol=0.001) & StepSize(bounds, calls=50))
+    EvaluationsUnmoving(calls=50, tol=0.001) & StepSize(bounds, calls=50, relative_tol=0.05)
     """
 
     calls: int

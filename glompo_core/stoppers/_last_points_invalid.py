@@ -35,8 +35,18 @@ class LastPointsInvalid(BaseStopper):
 
     Examples
     --------
-    ``LastPointsInvalid(n_iters=10)`` stops an optimizer after ten invalid
-    evaluations in a row.
+    Stop an optimizer after three invalid evaluations in a row:
+
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=1)
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> fx = np.array([1.0, np.nan, np.inf, np.nan])
+    >>> log.put_iteration(1, np.arange(1, 5), np.zeros((4, 1)), fx)
+    >>> LastPointsInvalid(n_iters=3)(log, best_opt_id=1, tested_opt_id=1)
+    True
+    >>> LastPointsInvalid(n_iters=4)(log, 1, 1)   # the first value was finite
+    False
     """
 
     n_iters: int

@@ -31,7 +31,23 @@ class MinFuncCalls(BaseStopper):
 
     Examples
     --------
-    ``MinFuncCalls(min_pts=500) & BestUnmoving(calls=100, tol=0.01)``
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=1)
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> log.put_iteration(1, np.arange(1, 4), np.zeros((3, 1)), np.ones(3))
+    >>> MinFuncCalls(min_pts=3)(log, best_opt_id=1, tested_opt_id=1)
+    True
+
+    Combined with ``&``, the other stopper only acts after ``min_pts`` evaluations:
+
+    >>> from glompo_core.stoppers import BestUnmoving
+    >>> stopper = MinFuncCalls(min_pts=500) & BestUnmoving(calls=2)
+    >>> stopper(log, 1, 1)   # the best has not moved, but only 3 evaluations were made
+    False
+    >>> print(stopper.str_with_result())
+    MinFuncCalls(min_pts=500) = False &
+    BestUnmoving(calls=2, tol=0) = None
     """
 
     min_pts: int

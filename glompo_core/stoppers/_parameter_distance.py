@@ -68,7 +68,20 @@ class ParameterDistance(BaseStopper):
 
     Examples
     --------
-    ``ParameterDistance(bounds, relative_distance=0.05, test_all=True)``
+    Two optimizers whose latest points are 0.1 apart in a box of diagonal 2.83:
+
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=2)
+    >>> for opt_id in (1, 2):
+    ...     log.add_optimizer(opt_id, "RandomOptimizer", t_start=0.0)
+    >>> log.put_iteration(1, np.array([1]), np.array([[0.5, 0.5]]), np.array([0.5]))
+    >>> log.put_iteration(2, np.array([2]), np.array([[0.5, 0.6]]), np.array([0.61]))
+    >>> bounds = [(-1.0, 1.0), (-1.0, 1.0)]
+    >>> ParameterDistance(bounds, relative_distance=0.05)(log, best_opt_id=1, tested_opt_id=2)
+    True
+    >>> ParameterDistance(bounds, relative_distance=0.01)(log, 1, 2)   # 0.1 > 0.0283
+    False
     """
 
     bounds: np.ndarray

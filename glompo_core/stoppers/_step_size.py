@@ -47,7 +47,17 @@ class StepSize(BaseStopper):
 
     Examples
     --------
-    ``StepSize(bounds, calls=20, relative_tol=0.01)``
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=1)
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> x = np.array([[0.50], [0.51], [0.50], [0.51]])   # steps of 0.01
+    >>> log.put_iteration(1, np.arange(1, 5), x, np.ones(4))
+    >>> bounds = [(-1.0, 1.0)]                          # diagonal 2
+    >>> StepSize(bounds, calls=4, relative_tol=0.01)(log, best_opt_id=1, tested_opt_id=1)
+    True
+    >>> StepSize(bounds, calls=4, relative_tol=0.001)(log, 1, 1)   # 0.01 > 0.002
+    False
     """
 
     bounds: np.ndarray

@@ -41,7 +41,26 @@ class TimeAnnealing(BaseStopper, Seeded):
 
     Examples
     --------
-    ``TimeAnnealing(crit_ratio=2) & BestUnmoving(calls=100, tol=0.01)``
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=2)
+    >>> for opt_id in (1, 2):
+    ...     log.add_optimizer(opt_id, "RandomOptimizer", t_start=0.0)
+    >>> log.put_iteration(1, np.arange(1, 11), np.zeros((10, 2)), np.ones(10))  # the best
+    >>> log.put_iteration(2, np.arange(11, 41), np.zeros((30, 2)), np.full(30, 2.0))
+    >>> stopper = TimeAnnealing(crit_ratio=1)
+    >>> stopper.set_seed(1)   # the manager seeds it from the run's seed
+    >>> answers = [stopper(log, best_opt_id=1, tested_opt_id=2) for _ in range(1000)]
+    >>> 0.6 < sum(answers) / 1000 < 0.73   # probability 1 - (10 / 30) / 1
+    True
+    >>> stopper(log, best_opt_id=2, tested_opt_id=1)   # ran less than the best: never
+    False
+
+    Used with ``&`` to temper a strict stopper:
+
+    >>> from glompo_core.stoppers import BestUnmoving
+    >>> print(TimeAnnealing(crit_ratio=2) & BestUnmoving(calls=100, tol=0.01))
+    TimeAnnealing(crit_ratio=2) & BestUnmoving(calls=100, tol=0.01)
     """
 
     crit_ratio: float

@@ -29,9 +29,21 @@ class TypeStopper(BaseStopper):
 
     Examples
     --------
-    ``TypeStopper("CMAOptimizer") & StepSize(bounds, calls=20) |
-    TypeStopper("RandomOptimizer") & BestUnmoving(calls=1000)`` applies each stopper
-    to one kind of optimizer only.
+    Apply each stopper to one type of optimizer only:
+
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=2)
+    >>> log.add_optimizer(1, "CMAOptimizer", t_start=0.0)
+    >>> log.add_optimizer(2, "RandomOptimizer", t_start=0.0)
+    >>> TypeStopper("CMAOptimizer")(log, best_opt_id=2, tested_opt_id=1)
+    True
+    >>> from glompo_core.stoppers import BestUnmoving, MinFuncCalls
+    >>> stopper = (TypeStopper("CMAOptimizer") & MinFuncCalls(min_pts=1)
+    ...            | TypeStopper("RandomOptimizer") & BestUnmoving(calls=1000))
+    >>> log.put_iteration(1, np.array([1]), np.zeros((1, 2)), np.array([3.0]))
+    >>> stopper(log, best_opt_id=2, tested_opt_id=1), stopper(log, best_opt_id=1, tested_opt_id=2)
+    (True, False)
     """
 
     opt_type: type | str

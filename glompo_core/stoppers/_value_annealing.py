@@ -46,7 +46,26 @@ class ValueAnnealing(BaseStopper, Seeded):
 
     Examples
     --------
-    ``ValueAnnealing(crit_stop_chance=0.2) & StepSize(bounds, calls=50)``
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> log = BaseLogger(n_parms=2)
+    >>> for opt_id in (1, 2):
+    ...     log.add_optimizer(opt_id, "RandomOptimizer", t_start=0.0)
+    >>> log.put_iteration(1, np.array([1]), np.zeros((1, 2)), np.array([1.0]))   # the best
+    >>> log.put_iteration(2, np.array([2]), np.zeros((1, 2)), np.array([2.0]))   # twice it
+    >>> stopper = ValueAnnealing(crit_stop_chance=0.2)
+    >>> stopper.set_seed(1)   # the manager seeds it from the run's seed
+    >>> answers = [stopper(log, best_opt_id=1, tested_opt_id=2) for _ in range(1000)]
+    >>> 0.16 < sum(answers) / 1000 < 0.24   # a relative gap of 1: crit_stop_chance
+    True
+    >>> stopper(log, best_opt_id=1, tested_opt_id=1)   # not worse than the best: never
+    False
+
+    Combined with ``&``, competitive optimizers are spared by the other stopper:
+
+    >>> from glompo_core.stoppers import StepSize
+    >>> print(ValueAnnealing(crit_stop_chance=0.2) & StepSize([(-1, 1)] * 2, calls=50))
+    ValueAnnealing(crit_stop_chance=0.2) & StepSize(bounds, calls=50, relative_tol=0.05)
     """
 
     crit_stop_chance: float
