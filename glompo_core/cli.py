@@ -358,6 +358,8 @@ def _build_from_run_file(args: argparse.Namespace) -> Any:
     manager = build_manager(args.run_file, overrides)  # setup() errors name the line
     # recorded in checkpoints, so that glompo resume finds the modules beside the run file
     manager.run_file_dir = str(Path(args.run_file).resolve().parent)
+    if manager.default_portfolio is not None:  # the file has no opt_selector: say whose
+        print(f"glompo: {manager.default_portfolio.describe()}", file=sys.stderr, flush=True)
     return manager
 
 

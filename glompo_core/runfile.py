@@ -28,10 +28,13 @@ the task. Errors name the file, the line and the key.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,10 +45,13 @@ from glompo_core.errors import GloMPOError, RunFileError
 from glompo_core.plugins import PluginManager, get_plugin_manager
 
 if TYPE_CHECKING:
+    from glompo_core._portfolio import DefaultPortfolio
     from glompo_core.manager import GloMPOManager
 
 __all__ = ["CORE_KEYS", "RunFile", "add_to_sys_path", "build_manager", "build_task",
-           "load_run_file"]
+           "default_portfolio", "load_run_file"]
+
+_log = logging.getLogger("glompo.runfile")
 
 _BOOL = (bool,)
 _INT = (int,)
@@ -77,6 +83,8 @@ _COMPONENT_KEYS = ("task", "task_kwargs", "bounds", "opt_selector", "backend", "
                    "exit_conditions", "stoppers", "x0_generator", "checkpoint_control",
                    "plugins", "visualisation", "visualisation_args")
 _ALL_KEYS = (*_SETTINGS, *_COMPONENT_KEYS)
+#: How RunFile.where names keys a default portfolio supplied (not lines of the file).
+_SUPPLIED = "default portfolio from "
 #: The run-file keys of the core; plugins add theirs (glompo_register_run_options).
 CORE_KEYS = frozenset(_ALL_KEYS)
 
@@ -117,6 +125,10 @@ class RunFile:
         ``key=value`` settings (``--set``), the value parsed as YAML; dotted keys reach
         into mappings (``task_kwargs.dims=10``).
     """
+
+    #: The default portfolio :func:`load_run_file` took because the file has no
+    #: ``opt_selector`` (None if it has one).
+    default_portfolio: DefaultPortfolio | None = None
 
     def __init__(self, path: str | Path, overrides: list[str] | None = None) -> None:
         self.path = Path(path)
@@ -206,7 +218,7 @@ class RunFile:
         for n in range(1, len(path) + 1):
             item = self.overridden.get(tuple(path[:n]))
             if item is not None:
-                return f"{self.path} ({item})" if item.startswith("--") \
+                return f"{self.path} ({item})" if item.startswith(("--", _SUPPLIED)) \
                     else f"{self.path} (--set {item})"
         for n in range(len(path), -1, -1):
             line = self.lines.get(tuple(path[:n]))
@@ -365,6 +377,180 @@ def build_task(run: RunFile, plugin_manager: PluginManager,
                         "task_kwargs" if data.get("task_kwargs") else "task") from None
 
 
+def _build_selector(run: RunFile, pm: PluginManager) -> Any:
+    """The selector of ``run.data['opt_selector']``, its optimizers checked."""
+    data = run.data
+    name, sel_kwargs = _split_component(run, data["opt_selector"], ("opt_selector",), "selector")
+    avail = sel_kwargs.pop("avail_opts", None)
+    if not isinstance(avail, list) or not avail:
+        raise run.error("a selector needs 'avail_opts': a list of optimizers (names or "
+                        "{Name: {init: {...}, call: {...}}})", "opt_selector", name)
+    spawn = sel_kwargs.pop("allow_spawn", None)
+    if spawn is not None:
+        items = spawn if isinstance(spawn, list) else [spawn]
+        sel_kwargs["allow_spawn"] = [
+            _build(run, pm, "selector", item, ("opt_selector", name, "allow_spawn")
+                   + ((i,) if isinstance(spawn, list) else ()))
+            for i, item in enumerate(items)]
+    for i, opt in enumerate(avail):
+        opath = ("opt_selector", name, "avail_opts", i)
+        oname, conf = _split_component(run, opt, opath, "optimizer")
+        opt_cls = pm.get("optimizer", oname,
+                         source=f"{run.where(*opath)}, key '{_key_text(opath)}'")
+        unknown = sorted(set(conf) - {"init", "call"}, key=str)
+        if unknown:
+            raise run.error(f"unknown key(s) {unknown} for optimizer {oname!r}: write "
+                            "{Name: {init: {constructor arguments}, call: {arguments of "
+                            "minimize}}}", *opath, oname)
+        for part in ("init", "call"):
+            if conf.get(part) is not None and not isinstance(conf[part], dict):
+                raise run.error(f"expected a mapping of arguments, got {conf[part]!r}",
+                                *opath, oname, part)
+        _check_optimizer_arguments(run, opt_cls, conf, (*opath, oname))
+    sel_cls = pm.get("selector", name, source=f"{run.where('opt_selector')}, key 'opt_selector'")
+    try:
+        return sel_cls(*avail, plugin_manager=pm, **sel_kwargs)
+    except (TypeError, ValueError, GloMPOError) as exc:
+        raise run.error(f"{name}: {exc}", "opt_selector") from None
+
+
+def _build_conditions(run: RunFile, pm: PluginManager, key: str, kind: str,
+                      cond_bounds: Any) -> Any:
+    """The conditions of ``run.data[key]`` (a list is combined with ``|``), or None."""
+    from glompo_core.expressions import parse_expression
+
+    value = run.data.get(key)
+    if value is None:
+        return None
+    parts = value if isinstance(value, list) else [value]
+    built = []
+    for i, part in enumerate(parts):
+        where = (key, i) if isinstance(value, list) else (key,)
+        if isinstance(part, str):
+            try:
+                built.append(parse_expression(
+                    part, kind, pm, bounds=cond_bounds,
+                    source=f"{run.where(*where)}, key '{_key_text(where)}'"))
+            except (ValueError, TypeError) as exc:
+                raise run.error(str(exc), *where) from None
+        else:
+            extra = {}
+            name, ckw = _split_component(run, part, where, kind.replace("_", " "))
+            if "bounds" in ckw and ckw["bounds"] == "bounds":
+                extra["bounds"] = cond_bounds
+                del ckw["bounds"]
+            built.append(_build(run, pm, kind, {name: ckw}, where, **extra))
+    combined = built[0]
+    for other in built[1:]:
+        combined = combined | other
+    return combined
+
+
+def _n_parms(task: Any, bounds: list[Any] | None) -> int | None:
+    """The task's number of parameters, from the file's bounds or the task's."""
+    for source in (bounds, getattr(task, "bounds", None)):
+        if source is None:
+            continue
+        try:
+            return len(source)
+        except TypeError:
+            continue
+    dims = getattr(task, "dims", None)
+    return dims if isinstance(dims, int) else None
+
+
+def _take_default_portfolio(run: RunFile, pm: PluginManager, task: Any,
+                            bounds: list[Any] | None) -> None:
+    """Put the default portfolio's sections into ``run.data`` (opt_selector; stoppers
+    when the file has none), each marked as supplied by it for error messages."""
+    from glompo_core._portfolio import ask_default_portfolio, no_portfolio_message
+    from glompo_core.budget import run_budget
+
+    cond_bounds = bounds if bounds is not None else getattr(task, "bounds", None)
+    budget = run_budget(_build_conditions(run, pm, "exit_conditions", "exit_condition",
+                                          cond_bounds))
+    portfolio = ask_default_portfolio(pm, _n_parms(task, bounds), budget)
+    if portfolio is None:
+        raise run.error(no_portfolio_message(pm))
+    used = tuple(key for key in portfolio.sections
+                 if key == "opt_selector" or key not in run.data)
+    portfolio = dataclasses.replace(portfolio, used=used)
+    for key in used:
+        run.data[key] = copy.deepcopy(portfolio.sections[key])
+        run.overridden[(key,)] = portfolio.source
+    run.default_portfolio = portfolio
+    _log.info("%s", portfolio.describe())
+
+
+def default_portfolio(bounds: Sequence[Sequence[float]],
+                      exit_conditions: Any = None, *,
+                      stoppers: bool = True,
+                      plugin_manager: PluginManager | None = None) -> dict[str, Any]:
+    """The default portfolio as :meth:`GloMPOManager.setup` arguments, from Python.
+
+    What ``glompo run`` uses for a run file without ``opt_selector``: the first
+    installed plugin that implements the hook ``glompo_default_portfolio`` gives the
+    sections, built here as a run file's would be.
+
+    Parameters
+    ----------
+    bounds
+        ``(min, max)`` of each parameter (its length is the plugins' ``n_parms``).
+    exit_conditions
+        The run's exit conditions (their ``MaxFuncCalls`` is the plugins' ``budget``,
+        see :func:`glompo_core.budget.run_budget`), or None.
+    stoppers
+        Include the portfolio's stoppers (False: only the selector, for a run that
+        brings its own).
+    plugin_manager
+        The registry whose plugins are asked (default: the installed plugins).
+
+    Returns
+    -------
+    dict
+        ``{'opt_selector': ..., 'stoppers': ...}`` (``stoppers`` only if the portfolio
+        has them and ``stoppers`` is True), to pass on with ``**``.
+
+    Raises
+    ------
+    RunFileError
+        No plugin gives a default portfolio (it says what to install), or its sections
+        do not build (the error names "default portfolio from PLUGIN").
+
+    Notes
+    -----
+    A run of the default portfolio on ``task``, with 10,000 evaluations::
+
+        from glompo_core import GloMPOManager
+        from glompo_core.exit_conditions import MaxFuncCalls
+        from glompo_core.runfile import default_portfolio
+
+        bounds = [(-5, 5)] * 4
+        budget = MaxFuncCalls(fmax=10_000)
+        manager = GloMPOManager.new_manager(task=task, bounds=bounds,
+                                            exit_conditions=budget,
+                                            **default_portfolio(bounds, budget))
+    """
+    from glompo_core._portfolio import ask_default_portfolio, no_portfolio_message
+    from glompo_core.budget import run_budget
+
+    pm = plugin_manager or get_plugin_manager()
+    run = RunFile.from_settings("default_portfolio()", [])
+    portfolio = ask_default_portfolio(pm, len(bounds), run_budget(exit_conditions))
+    if portfolio is None:
+        raise RunFileError(f"default_portfolio(): {no_portfolio_message(pm, lead='')}")
+    keys = [key for key in portfolio.sections if key == "opt_selector" or stoppers]
+    for key in keys:
+        run.data[key] = copy.deepcopy(portfolio.sections[key])
+        run.overridden[(key,)] = portfolio.source
+    run.default_portfolio = dataclasses.replace(portfolio, used=tuple(keys))
+    out: dict[str, Any] = {"opt_selector": _build_selector(run, pm)}
+    if "stoppers" in keys:
+        out["stoppers"] = _build_conditions(run, pm, "stoppers", "stopper",
+                                            [tuple(b) for b in bounds])
+    return out
+
+
 def load_run_file(path: str | Path | RunFile, overrides: list[str] | None = None,
                   plugin_manager: PluginManager | None = None) -> dict[str, Any]:
     """Read a run file and return the keyword arguments of :meth:`GloMPOManager.setup`.
@@ -460,73 +646,18 @@ def load_run_file(path: str | Path | RunFile, overrides: list[str] | None = None
             bounds = [list(bounds)] * dims
     kwargs["bounds"] = bounds
 
-    # selector
+    # selector: the file's, or the default portfolio the plugins give (hook
+    # glompo_default_portfolio) when the file has none
     if "opt_selector" not in data:
-        raise run.error("the run file needs an 'opt_selector', e.g. "
-                        "{CycleSelector: {avail_opts: [RandomOptimizer]}}")
-    name, sel_kwargs = _split_component(run, data["opt_selector"], ("opt_selector",), "selector")
-    avail = sel_kwargs.pop("avail_opts", None)
-    if not isinstance(avail, list) or not avail:
-        raise run.error("a selector needs 'avail_opts': a list of optimizers (names or "
-                        "{Name: {init: {...}, call: {...}}})", "opt_selector", name)
-    spawn = sel_kwargs.pop("allow_spawn", None)
-    if spawn is not None:
-        items = spawn if isinstance(spawn, list) else [spawn]
-        sel_kwargs["allow_spawn"] = [
-            _build(run, pm, "selector", item, ("opt_selector", name, "allow_spawn")
-                   + ((i,) if isinstance(spawn, list) else ()))
-            for i, item in enumerate(items)]
-    for i, opt in enumerate(avail):
-        opath = ("opt_selector", name, "avail_opts", i)
-        oname, conf = _split_component(run, opt, opath, "optimizer")
-        opt_cls = pm.get("optimizer", oname,
-                         source=f"{run.where(*opath)}, key '{_key_text(opath)}'")
-        unknown = sorted(set(conf) - {"init", "call"}, key=str)
-        if unknown:
-            raise run.error(f"unknown key(s) {unknown} for optimizer {oname!r}: write "
-                            "{Name: {init: {constructor arguments}, call: {arguments of "
-                            "minimize}}}", *opath, oname)
-        for part in ("init", "call"):
-            if conf.get(part) is not None and not isinstance(conf[part], dict):
-                raise run.error(f"expected a mapping of arguments, got {conf[part]!r}",
-                                *opath, oname, part)
-        _check_optimizer_arguments(run, opt_cls, conf, (*opath, oname))
-    sel_cls = pm.get("selector", name, source=f"{run.where('opt_selector')}, key 'opt_selector'")
-    try:
-        kwargs["opt_selector"] = sel_cls(*avail, plugin_manager=pm, **sel_kwargs)
-    except (TypeError, ValueError, GloMPOError) as exc:
-        raise run.error(f"{name}: {exc}", "opt_selector") from None
+        _take_default_portfolio(run, pm, task, bounds)
+    kwargs["opt_selector"] = _build_selector(run, pm)
 
     # conditions, generator, backend
-    from glompo_core.expressions import parse_expression
-
     cond_bounds: Any = bounds if bounds is not None else getattr(task, "bounds", None)
     for key, kind in (("exit_conditions", "exit_condition"), ("stoppers", "stopper")):
-        value = data.get(key)
-        if value is None:
-            continue
-        parts = value if isinstance(value, list) else [value]
-        built = []
-        for i, part in enumerate(parts):
-            where = (key, i) if isinstance(value, list) else (key,)
-            if isinstance(part, str):
-                try:
-                    built.append(parse_expression(
-                        part, kind, pm, bounds=cond_bounds,
-                        source=f"{run.where(*where)}, key '{_key_text(where)}'"))
-                except (ValueError, TypeError) as exc:
-                    raise run.error(str(exc), *where) from None
-            else:
-                extra = {}
-                name, ckw = _split_component(run, part, where, kind.replace("_", " "))
-                if "bounds" in ckw and ckw["bounds"] == "bounds":
-                    extra["bounds"] = cond_bounds
-                    del ckw["bounds"]
-                built.append(_build(run, pm, kind, {name: ckw}, where, **extra))
-        combined = built[0]
-        for other in built[1:]:
-            combined = combined | other
-        kwargs[key] = combined
+        conditions = _build_conditions(run, pm, key, kind, cond_bounds)
+        if conditions is not None:
+            kwargs[key] = conditions
     if data.get("x0_generator") is not None:
         kwargs["x0_generator"] = _build(run, pm, "generator", data["x0_generator"],
                                         ("x0_generator",))
@@ -587,7 +718,8 @@ def build_manager(path: str | Path, overrides: list[str] | None = None,
     Raises
     ------
     RunFileError
-        Anything :func:`load_run_file` refuses, and every error of
+        Anything :func:`load_run_file` refuses (a run file without ``opt_selector``
+        when no plugin gives a default portfolio, too), and every error of
         :meth:`GloMPOManager.setup` about a setting (bounds, max_jobs, backend,
         working_dir, ...), as ``FILE:LINE: key 'KEY': message``.
     UnknownComponentError
@@ -606,6 +738,7 @@ def build_manager(path: str | Path, overrides: list[str] | None = None,
             raise
         raise _setting_error(run, setting, getattr(exc, "setting_path", (setting,)),
                              exc) from exc
+    manager.default_portfolio = run.default_portfolio
     for name, observer in run.observers:  # the run services of plugin keys (dashboard: ...)
         kwargs["plugin_manager"].add_observer(observer, name)
     return manager

@@ -149,6 +149,8 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
                 "Allow Spawn": spawn or None,
                 "Available Optimizers": avail,
             },
+            "Default Portfolio": manager.default_portfolio.as_summary()
+            if manager.default_portfolio is not None else None,
             "Max Jobs": manager.max_jobs,
             "Backend": manager.backend,
             "Seed": manager.seed,

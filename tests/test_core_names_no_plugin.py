@@ -61,6 +61,10 @@ ALLOWED: dict[tuple[str, str], str] = {
                     "glompo-dask")},
     ("runfile.py", "glompo-scope"): "'visualisation:' in a run file without a plugin that "
                                     "draws: the install hint",
+    **{("_portfolio.py", dist): "a run file without opt_selector when no plugin gives a "
+                                "default portfolio: the command installing the plugins of "
+                                "the first-party default"
+       for dist in ("glompo-cma", "glompo-scipy")},
     ("selectors/baseselector.py", "CMAOptimizer"): "an example in the error message of a "
                                                    "malformed optimizer entry",
     ("testing/_loggers.py", "getattr:open"): "the logger conformance kit checks open() of "

@@ -256,9 +256,13 @@ def test_missing_task(tmp_path: Path, pm: PluginManager) -> None:
 
 
 def test_missing_opt_selector(tmp_path: Path, pm: PluginManager) -> None:
+    """No opt_selector and no plugin giving a default portfolio (tests/test_default_portfolio.py
+    has the portfolio a plugin gives)."""
     path = write_run_file(tmp_path, "task: Rastrigin\n")
     with pytest.raises(RunFileError,
-                       match=re.escape(f"{path}:1: the run file needs an 'opt_selector'")):
+                       match=re.escape(f"{path}:1: the run file has no 'opt_selector' and no "
+                                       "installed plugin gives a default portfolio: give an "
+                                       "opt_selector")):
         load(path, pm)
 
 

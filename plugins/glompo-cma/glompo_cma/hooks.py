@@ -8,10 +8,12 @@ registration hooks run (and they do not import :mod:`cma` either).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from glompo_core import hookimpl
 
-__all__ = ["glompo_register_optimizers", "glompo_register_selectors"]
+__all__ = ["glompo_default_portfolio", "glompo_register_optimizers",
+           "glompo_register_selectors"]
 
 
 @hookimpl
@@ -28,3 +30,15 @@ def glompo_register_selectors(register: Callable[..., None]) -> None:
     from glompo_cma.selector import CMAPopulationSelector
 
     register("CMAPopulationSelector", CMAPopulationSelector, aliases=("bipop",))
+
+
+@hookimpl(trylast=True)
+def glompo_default_portfolio(n_parms: int | None, budget: int | None,
+                             available: Callable[[str, str], bool]) -> dict[str, Any]:
+    """GloMPO's default portfolio (:data:`glompo_cma.portfolio.PORTFOLIO`).
+
+    ``trylast``: a plugin giving its own default portfolio answers before this one.
+    """
+    from glompo_cma.portfolio import default_portfolio
+
+    return default_portfolio(n_parms, budget, available)

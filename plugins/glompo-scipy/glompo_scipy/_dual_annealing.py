@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -28,6 +28,11 @@ class DualAnnealing(ScipyBase):
     reports a new minimum; a stop request ends the run at once and :meth:`minimize`
     returns the best point seen. When scipy ends by itself (``maxiter`` or ``maxfun``
     reached) the optimizer reports it with scipy's message.
+
+    ``maxfun`` is its budget (:attr:`budget_argument`): a run that does not give it
+    gives the optimizer its share of the run's ``MaxFuncCalls`` (the rule of
+    :mod:`glompo_core.budget`); scipy's own default (10,000,000) applies only to a run
+    without such a budget.
 
     It cannot be checkpointed mid-run (``can_checkpoint = False``): a checkpoint of the
     run does not wait for it, and a resumed run restarts it from its best point.
@@ -62,6 +67,9 @@ class DualAnnealing(ScipyBase):
     >>> res.fx < 1e-10
     True
     """
+
+    #: ``maxfun`` takes the optimizer's share of the run's budget when not given.
+    budget_argument: ClassVar[str | None] = "maxfun"
 
     @property
     def label(self) -> str:
