@@ -6,8 +6,9 @@ finished run's files, and read by the web server (from its own thread) as JSON: 
 page already has. Every change gets the next version number; one lock guards it all.
 
 Memory is bounded: each optimizer keeps at most ``max_points`` points of its trajectory
-(one per iteration batch: the batch's lowest value and the best so far), halved by
-dropping every other point when full, so the series stays evenly spread over the run.
+(one per ``stride`` iteration batches: the batch's lowest value and the best so far, and
+always the latest batch). When full, every other point is dropped and the stride doubles,
+so the series stays evenly spread over the whole run.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class OptimizerState:
     version: int = 0
     # the trajectory: (version, call_id, batch min, best so far)
     points: list[tuple[int, int, float | None, float | None]] = field(default_factory=list)
+    batches: int = 0  # batches seen
+    stride: int = 1  # a point is kept for one batch in ``stride``
+    provisional: bool = False  # the last point is the latest batch, not a kept one
 
     def row(self) -> dict[str, Any]:
         """The optimizer's row of the table."""
@@ -136,10 +140,15 @@ class RunState:
                 opt.best_f = low
             version = self._bump()
             opt.version = version
+            if opt.provisional:
+                opt.points.pop()
+            opt.provisional = opt.batches % opt.stride != 0
+            opt.batches += 1
             opt.points.append((version, int(np.max(call_ids)), low, opt.best_f))
             if len(opt.points) > self.max_points:
-                opt.points = opt.points[::2] if len(opt.points) % 2 else \
-                    opt.points[:-1:2] + opt.points[-1:]
+                kept = opt.points[:-1] if opt.provisional else opt.points
+                opt.points = kept[::2] + (opt.points[-1:] if opt.provisional else [])
+                opt.stride *= 2
             if low is not None:
                 self._push_top(opt_id, call_ids, x, fx, finite)
 
