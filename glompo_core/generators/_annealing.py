@@ -86,6 +86,18 @@ class AnnealingGenerator(BaseGenerator):
 
     The algorithm follows :func:`scipy.optimize.dual_annealing` (Xiang et al., 1997)
     without its local search; scipy is not required.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from glompo_core.testing import FakeManagerView
+    >>> def sphere(x):
+    ...     return float(np.sum(np.asarray(x) ** 2))
+    >>> gen = AnnealingGenerator(task=sphere, seed=1)
+    >>> view = FakeManagerView(bounds=[(-5.0, 5.0)] * 2)
+    >>> x = gen.generate(view)
+    >>> bool(np.all(np.abs(x) <= 5)), gen.n_evals > 0   # inside the bounds; it evaluated
+    (True, True)
     """
 
     def __init__(self, bounds: BoundsLike | None = None, task: Callable[..., Any] | None = None,

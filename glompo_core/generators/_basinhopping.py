@@ -73,6 +73,20 @@ class BasinHoppingGenerator(BaseGenerator):
 
     Adapted from the sampling strategy of :func:`scipy.optimize.basinhopping`, adjusted
     for GloMPO's parallel optimizers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from glompo_core.optimizerlogger import BaseLogger
+    >>> from glompo_core.testing import FakeManagerView
+    >>> log = BaseLogger(n_parms=2)
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> log.put_iteration(1, np.array([1]), np.array([[0.5, 0.5]]), np.array([0.1]))
+    >>> gen = BasinHoppingGenerator(max_step_size=0.2)
+    >>> gen.set_seed(1)
+    >>> x = gen.generate(FakeManagerView(opt_log=log))   # a hop of at most 0.2 from the best
+    >>> bool(np.all(np.abs(x - [0.5, 0.5]) <= 0.2))
+    True
     """
 
     def __init__(self, temperature: float = 1.0, max_step_size: float = 0.5,

@@ -37,6 +37,17 @@ class IncumbentGenerator(BaseGenerator):
     evaluated inside the bounds, so it is returned as is; it is nevertheless clipped to
     the bounds, which only matters if the generator was given narrower bounds than the
     run's.
+
+    Examples
+    --------
+    >>> from glompo_core.result import Result
+    >>> from glompo_core.testing import FakeManagerView
+    >>> gen = IncumbentGenerator()
+    >>> gen.generate(FakeManagerView(result=Result(x=[0.25, -0.5], fx=1.0))).tolist()
+    [0.25, -0.5]
+    >>> x = gen.generate(FakeManagerView())   # nothing evaluated yet: a random point
+    >>> bool(((-1 <= x) & (x <= 1)).all())
+    True
     """
 
     def __init__(self, bounds: BoundsLike | None = None) -> None:

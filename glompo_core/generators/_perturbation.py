@@ -54,6 +54,19 @@ class PerturbationGenerator(BaseGenerator):
 
     Useful for reparameterisation, where a good candidate is already known; it limits
     the exploration of the run to the neighbourhood of ``x0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from glompo_core.testing import FakeManagerView
+    >>> view = FakeManagerView(bounds=[(0.0, 10.0), (0.0, 10.0)])
+    >>> gen = PerturbationGenerator(x0=[5.0, 0.0], scale=0.1)   # the 2nd sits on a bound
+    >>> gen.set_seed(1)
+    >>> points = np.array([gen.generate(view) for _ in range(500)])
+    >>> points.mean(axis=0).round(1).tolist()     # around x0, inward from the bound
+    [5.0, 0.1]
+    >>> bool(points.min() >= 0.0)
+    True
     """
 
     def __init__(self, x0: Sequence[float] | np.ndarray,

@@ -45,6 +45,20 @@ class SinglePointGenerator(BaseGenerator):
     length, is an error (a ValueError at construction when ``bounds`` is given,
     otherwise at the first :meth:`generate`). Every returned point is therefore inside
     the bounds. A copy is returned, so optimizers cannot alter the stored point.
+
+    Examples
+    --------
+    >>> from glompo_core.testing import FakeManagerView
+    >>> view = FakeManagerView(bounds=[(-1.0, 1.0), (-1.0, 1.0)])
+    >>> SinglePointGenerator(x=[0.5, 0.0]).generate(view).tolist()
+    [0.5, 0.0]
+    >>> gen = SinglePointGenerator()   # one random point, then always the same
+    >>> bool((gen.generate(view) == gen.generate(view)).all())
+    True
+    >>> SinglePointGenerator(bounds=[(-1, 1), (-1, 1)], x=[2.0, 0.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: x must lie inside the bounds; coordinates [0] are outside
     """
 
     def __init__(self, bounds: BoundsLike | None = None,

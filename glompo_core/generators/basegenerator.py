@@ -21,6 +21,23 @@ class BaseGenerator(Seeded, ABC):
 
     Every point returned lies inside the run's bounds. Random choices use :attr:`rng`,
     which the manager seeds from the run's ``seed``.
+
+    Examples
+    --------
+    A generator of one's own: the centre of the bounds, moved a little at random.
+
+    >>> import numpy as np
+    >>> from glompo_core.testing import FakeManagerView
+    >>> class NearCentre(BaseGenerator):
+    ...     def generate(self, manager):
+    ...         lo, hi = manager.bounds[:, 0], manager.bounds[:, 1]
+    ...         x = (lo + hi) / 2 + self.rng.normal(0, 0.01, len(lo)) * (hi - lo)
+    ...         return np.clip(x, lo, hi)
+    >>> gen = NearCentre()
+    >>> gen.set_seed(3)
+    >>> x = gen.generate(FakeManagerView(bounds=[(0, 10), (-1, 1)]))
+    >>> bool(abs(x[0] - 5) < 0.5 and abs(x[1]) < 0.1)
+    True
     """
 
     def __init__(self) -> None:

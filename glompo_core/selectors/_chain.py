@@ -44,6 +44,20 @@ class ChainSelector(BaseSelector):
     the optimizers in between. If the proposal needs more ``workers`` than there are
     free slots, :meth:`select_optimizer` returns None and the optimizer for the
     evaluation count at the next request is proposed.
+
+    Examples
+    --------
+    >>> from glompo_core.optimizers import RandomOptimizer
+    >>> from glompo_core.selectors import ChainSelector
+    >>> from glompo_core.testing import FakeManagerView
+    >>> sel = ChainSelector((RandomOptimizer, {"iters": 1000}), (RandomOptimizer, {"iters": 50}),
+    ...                     fcall_thresholds=[5000])
+    >>> view = FakeManagerView(f_counter=1200)
+    >>> sel.select_optimizer(view, view.opt_log, slots_available=1)[1]
+    {'iters': 1000}
+    >>> view.f_counter = 5000
+    >>> sel.select_optimizer(view, view.opt_log, slots_available=1)[1]
+    {'iters': 50}
     """
 
     def __init__(self, *avail_opts: AvailOpt, fcall_thresholds: Sequence[float],

@@ -57,6 +57,30 @@ class CycleSelector(BaseSelector):
     The cycle advances only when the proposed optimizer is actually started: if it needs
     more ``workers`` than there are free slots, :meth:`select_optimizer` returns None and
     the same optimizer is proposed again next time, so the order is never skipped.
+
+    Examples
+    --------
+    >>> from glompo_core.optimizers import RandomOptimizer
+    >>> from glompo_core.selectors import CycleSelector, NOptimizersSpawnStop
+    >>> from glompo_core.testing import FakeManagerView
+    >>> sel = CycleSelector(RandomOptimizer, (RandomOptimizer, {"iters": 50}),
+    ...                     allow_spawn=NOptimizersSpawnStop(max_opts=3))
+    >>> view = FakeManagerView()
+    >>> for started in range(4):
+    ...     view.o_counter = started   # what the manager counts as it starts them
+    ...     print(sel.select_optimizer(view, view.opt_log, slots_available=1))
+    (<class 'glompo_core.optimizers.random.RandomOptimizer'>, {}, {})
+    (<class 'glompo_core.optimizers.random.RandomOptimizer'>, {'iters': 50}, {})
+    (<class 'glompo_core.optimizers.random.RandomOptimizer'>, {}, {})
+    False
+
+    An optimizer needing more workers than are free is proposed again later, in turn:
+
+    >>> sel = CycleSelector((RandomOptimizer, {"workers": 4}), RandomOptimizer)
+    >>> print(sel.select_optimizer(view, view.opt_log, slots_available=2))
+    None
+    >>> sel.select_optimizer(view, view.opt_log, slots_available=4)[1]
+    {'workers': 4}
     """
 
     def __init__(self, *avail_opts: AvailOpt, allow_spawn: SpawnArg = None,

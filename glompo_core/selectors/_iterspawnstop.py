@@ -32,6 +32,19 @@ class IterSpawnStop(SpawnControl):
     Spawning is allowed while ``manager.f_counter < max_calls``. Once refused it stays
     refused (the selector remembers it): the optimizers already running continue, and
     the run ends when the last of them finishes.
+
+    Examples
+    --------
+    >>> from glompo_core.optimizers import RandomOptimizer
+    >>> from glompo_core.selectors import CycleSelector
+    >>> from glompo_core.testing import FakeManagerView
+    >>> control = IterSpawnStop(max_calls=1000)
+    >>> control(FakeManagerView(f_counter=999)), control(FakeManagerView(f_counter=1000))
+    (True, False)
+    >>> sel = CycleSelector(RandomOptimizer, allow_spawn=control)
+    >>> view = FakeManagerView(f_counter=1000)
+    >>> sel.select_optimizer(view, view.opt_log, slots_available=1)
+    False
     """
 
     def __init__(self, max_calls: int) -> None:

@@ -26,6 +26,15 @@ class NOptimizersSpawnStop(SpawnControl):
     Spawning is allowed while ``manager.o_counter < max_opts``. Once refused it stays
     refused (the selector remembers it): the optimizers already running continue, and
     the run ends when the last of them finishes.
+
+    Examples
+    --------
+    >>> from glompo_core.testing import FakeManagerView
+    >>> control = NOptimizersSpawnStop(max_opts=10)
+    >>> control(FakeManagerView(o_counter=9)), control(FakeManagerView(o_counter=10))
+    (True, False)
+    >>> print(control)
+    NOptimizersSpawnStop(max_opts=10)
     """
 
     def __init__(self, max_opts: int) -> None:

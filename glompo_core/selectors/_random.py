@@ -36,6 +36,18 @@ class RandomSelector(BaseSelector):
     there are free slots, :meth:`select_optimizer` returns None and the same optimizer
     is proposed next time, so optimizers needing many workers are not crowded out by
     small ones when slots are scarce.
+
+    Examples
+    --------
+    >>> from glompo_core.optimizers import RandomOptimizer
+    >>> from glompo_core.selectors import RandomSelector
+    >>> from glompo_core.testing import FakeManagerView
+    >>> sel = RandomSelector((RandomOptimizer, {"iters": 10}), (RandomOptimizer, {"iters": 20}))
+    >>> sel.set_seed(1)   # the manager seeds it from the run's seed
+    >>> view = FakeManagerView()
+    >>> picks = [sel.select_optimizer(view, view.opt_log, 1)[1]["iters"] for _ in range(200)]
+    >>> sorted(set(picks)), 70 < picks.count(10) < 130
+    ([10, 20], True)
     """
 
     def __init__(self, *avail_opts: AvailOpt, allow_spawn: SpawnArg = None,

@@ -25,6 +25,22 @@ class SpawnControl(ABC):
     """Decides whether new optimizers may still be started (``allow_spawn`` of selectors).
 
     Once a spawn control returns False, the selector starts no optimizer again.
+
+    Examples
+    --------
+    A control of one's own: start optimizers only while the best value is above a
+    target.
+
+    >>> from glompo_core.result import Result
+    >>> from glompo_core.testing import FakeManagerView
+    >>> class UntilBelow(SpawnControl):
+    ...     def __init__(self, target: float) -> None:
+    ...         self.target = target
+    ...     def __call__(self, manager):
+    ...         return manager.result.fx > self.target
+    >>> control = UntilBelow(target=0.5)
+    >>> control(FakeManagerView(result=Result(fx=2.0))), str(control)
+    (True, 'UntilBelow(target=0.5)')
     """
 
     @abstractmethod
@@ -93,6 +109,21 @@ class BaseSelector(Seeded, ABC):
         returns False, no more optimizers start.
     plugin_manager
         Where names are looked up (default: :func:`~glompo_core.plugins.get_plugin_manager`).
+
+    Examples
+    --------
+    A selector of one's own implements :meth:`choose`; the base class does the rest
+    (spawn controls, free slots, copies of the arguments):
+
+    >>> from glompo_core.optimizers import RandomOptimizer
+    >>> from glompo_core.testing import FakeManagerView
+    >>> class Narrowing(BaseSelector):   # the first for 1000 evaluations, then the second
+    ...     def choose(self, manager, log):
+    ...         return self.avail_opts[0 if manager.f_counter < 1000 else 1]
+    >>> sel = Narrowing((RandomOptimizer, {"iters": 500}), (RandomOptimizer, {"iters": 50}))
+    >>> [sel.select_optimizer(FakeManagerView(f_counter=n), None, slots_available=1)[1]
+    ...  for n in (10, 2000)]
+    [{'iters': 500}, {'iters': 50}]
     """
 
     def __init__(self, *avail_opts: AvailOpt,
