@@ -105,7 +105,7 @@ def test_an_unknown_run_dir_is_one_line(tmp_path: Path) -> None:
     assert "no run directory" in done.stderr and "nowhere" in done.stderr
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(GloMPOError, match="holds no glompo_log.h5 nor glompo_manager_log.yml"):
+    with pytest.raises(GloMPOError, match=r"holds no glompo_log\.h5 nor glompo_manager_log\.yml"):
         load_run_dir(empty)
 
 
