@@ -423,13 +423,18 @@ def runfile_page() -> None:
               "| key | default | meaning |", "| --- | --- | --- |"]
     source = inspect.getsource(runfile)
     required = set(re.findall(r'if "(\w+)" not in data', source))
+    #: keys whose value, when the file has none, comes from the plugins
+    from_plugins = {"opt_selector": "the default portfolio of the installed plugins (hook "
+                                    "`glompo_default_portfolio`), with its stoppers if the "
+                                    "file gives none"}
     for key in components:
-        default = "required" if key in required else (
+        default = "required" if key in required else from_plugins.get(key) or (
             _default(defaults[key]) if defaults.get(key, inspect.Parameter.empty)
             is not inspect.Parameter.empty else "optional")
         lines.append(f"| `{key}` | {default} | {meaning(key)} |")
     lines += ["", "## From Python\n", directive("glompo_core.runfile.load_run_file",
-                                                 heading_level=3)]
+                                                 heading_level=3),
+              "", directive("glompo_core.runfile.default_portfolio", heading_level=3)]
     write("reference/run-file.md", "\n".join(lines))
 
 

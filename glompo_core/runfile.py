@@ -648,7 +648,7 @@ def load_run_file(path: str | Path | RunFile, overrides: list[str] | None = None
 
     # selector: the file's, or the default portfolio the plugins give (hook
     # glompo_default_portfolio) when the file has none
-    if "opt_selector" not in data:
+    if "opt_selector" not in run.data:  # not "required": docs/gen_pages.py reads this
         _take_default_portfolio(run, pm, task, bounds)
     kwargs["opt_selector"] = _build_selector(run, pm)
 

@@ -551,7 +551,11 @@ def test_readme_first_example_runs(venv: Venv, tmp_path: Path) -> None:
     out_dir = tmp_path / working_dir
     missing = [n for n in outputs if not (out_dir / n).is_file()]
     assert not missing, f"{command} did not write {missing} in {out_dir}\n{proc.stdout}"
-    _check_summary(out_dir / "glompo_manager_log.yml", venv.versions["glompo-core"])
+    summary = _check_summary(out_dir / "glompo_manager_log.yml", venv.versions["glompo-core"])
+    if "opt_selector" not in yaml.safe_load((ROOT / run_file).read_text()):
+        # the default portfolio of the installed plugins, said and recorded
+        assert "using the default portfolio from " in proc.stderr, proc.stderr
+        assert summary["Settings"]["Default Portfolio"] is not None
 
 
 @pytest.mark.slow

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from glompo_core import GloMPOManager
 from glompo_core.errors import RunFileError, UnknownComponentError
 from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds, TargetCost
 from glompo_core.optimizers import RandomOptimizer
 from glompo_core.plugins import PluginManager
-from glompo_core.runfile import build_manager, load_run_file
+from glompo_core.runfile import RunFile, build_manager, load_run_file
 from glompo_core.selectors import CycleSelector, IterSpawnStop, NOptimizersSpawnStop
 from glompo_core.stoppers import BestUnmoving, ParameterDistance
 from tests._plugin_fixtures import LOCAL_PLUGIN_SOURCE, TASK_MODULE_SOURCE, write_run_file
@@ -73,28 +74,45 @@ def unique(prefix: str) -> str:
 # ============================================================================ quickstart
 
 
-def test_quickstart_loads_into_setup_arguments(tmp_path: Path, pm: PluginManager) -> None:
-    kwargs = load(QUICKSTART, pm, f"working_dir={tmp_path / 'qs'}")
+@pytest.fixture
+def installed() -> PluginManager:
+    """The installed plugins, which give the quickstart's default portfolio."""
+    from glompo_core._portfolio import ask_default_portfolio
+
+    registry = PluginManager()
+    if ask_default_portfolio(registry, 5, None) is None:
+        pytest.skip("no installed plugin gives a default portfolio (the quickstart's needs "
+                    "pip install ./plugins/glompo-cma ./plugins/glompo-scipy)")
+    return registry
+
+
+def test_quickstart_loads_into_setup_arguments(tmp_path: Path, installed: PluginManager) -> None:
+    """The quickstart has no opt_selector: the default portfolio gives it and the stoppers."""
+    pm = installed
+    run = RunFile(QUICKSTART, [f"working_dir={tmp_path / 'qs'}"])
+    kwargs = load_run_file(run, plugin_manager=pm)
+    assert "opt_selector" not in yaml.safe_load(QUICKSTART.read_text())
+    assert run.default_portfolio is not None
+    assert run.default_portfolio.used == ("opt_selector", "stoppers")
+    assert (run.default_portfolio.n_parms, run.default_portfolio.budget) == (5, 20000)
     assert kwargs["working_dir"] == str(tmp_path / "qs")
     assert kwargs["overwrite_existing"] is True
-    assert (kwargs["max_jobs"], kwargs["seed"], kwargs["summary_files"]) == (2, 1, 1)
+    assert (kwargs["max_jobs"], kwargs["seed"], kwargs["summary_files"]) == (4, 1, 1)
     assert kwargs["backend"] == "threads"
     assert type(kwargs["task"]).__name__ == "Rastrigin" and kwargs["task"].dims == 5
     assert kwargs["bounds"] is None
     assert kwargs["plugin_manager"] is pm
     selector = kwargs["opt_selector"]
-    assert isinstance(selector, CycleSelector)
-    assert selector.avail_opts == [(RandomOptimizer, {"popsize": 10, "iters": 300}, {})]
-    assert isinstance(kwargs["stoppers"], BestUnmoving)
-    assert str(kwargs["stoppers"]) == "BestUnmoving(calls=500, tol=0.01)"
+    assert type(selector).__name__ == next(iter(run.default_portfolio.sections["opt_selector"]))
+    assert kwargs["stoppers"] is not None
     assert str(kwargs["exit_conditions"]) == ("MaxFuncCalls(fmax=20000) | "
                                               "TargetCost(target=0.0, atol=0.001)")
     assert set(kwargs) <= set(GloMPOManager.setup.__code__.co_varnames)
 
 
 def test_manager_is_built_and_runs_from_the_quickstart(tmp_path: Path,
-                                                       pm: PluginManager) -> None:
-    kwargs = load(QUICKSTART, pm, f"working_dir={tmp_path / 'qs'}", "max_jobs=1",
+                                                       installed: PluginManager) -> None:
+    kwargs = load(QUICKSTART, installed, f"working_dir={tmp_path / 'qs'}", "max_jobs=1",
                   "exit_conditions=MaxFuncCalls(fmax=200)", "summary_files=0")
     manager = GloMPOManager.new_manager(**kwargs)
     assert manager.max_jobs == 1
