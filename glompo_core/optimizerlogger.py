@@ -158,6 +158,20 @@ class BaseLogger:
     ``best_iters`` always cover the whole run. ``get_metadata(opt_id, key)`` reads what
     the manager records about each optimizer: the keys of :data:`METADATA_KEYS`
     (``'type'``, ``'t_start'``, ``'end_cond'``, ...).
+
+    Examples
+    --------
+    What the manager writes and stoppers, generators and selectors read:
+
+    >>> import numpy as np
+    >>> log = BaseLogger(n_parms=2, window=3)   # keep each optimizer's last 3 rows
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> x = np.array([[0.0, 0.0], [0.5, 0.5], [0.1, 0.0], [0.2, 0.2]])
+    >>> log.put_iteration(1, np.arange(1, 5), x, np.array([4.0, np.nan, 1.0, 2.0]))
+    >>> log.get_history(1, "fx_best").tolist()   # the last 3 rows
+    [4.0, 1.0, 1.0]
+    >>> log.len(1), log.best_fx, log.get_best_iter()["x"].tolist()   # the whole run
+    (4, 1.0, [0.1, 0.0])
     """
 
     def __init__(self, n_parms: int, expected_rows: int = 0, build_traj_plot: bool = False,

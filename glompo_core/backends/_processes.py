@@ -341,6 +341,25 @@ class ProcessesBackend:
 
     No worker, nor any process its task started, outlives the manager, however the
     manager ends (module docstring); :meth:`shutdown` leaves no process.
+
+    Examples
+    --------
+    The manager builds it from ``backend="processes"``; on its own:
+
+    >>> import math
+    >>> import numpy as np
+    >>> import psutil
+    >>> backend = ProcessesBackend()
+    >>> backend.start(math.fsum, max_workers=2, detailed=False)
+    >>> backend.evaluate_batch(np.array([[1.0, 2.0], [3.0, 4.0]]))   # in row order
+    [3.0, 7.0]
+    >>> workers = backend.worker_pids()
+    >>> len(workers)
+    2
+    >>> backend.shutdown()   # no worker is left
+    >>> backend.worker_pids(), [pid for pid in workers if psutil.pid_exists(pid)
+    ...                         and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    ([], [])
     """
 
     name = "processes"
@@ -540,6 +559,22 @@ class ProcessesForcedBackend(ProcessesBackend):
     threads, and this backend lets each evaluation start child processes (with
     :mod:`multiprocessing`: :mod:`subprocess` works with either backend). They end with
     their worker, as described in the module's docstring.
+
+    Examples
+    --------
+    A task that starts a process of its own (a daemon worker could not):
+
+    >>> import math
+    >>> import multiprocessing
+    >>> import numpy as np
+    >>> def task(x):
+    ...     with multiprocessing.get_context("fork").Pool(1) as pool:
+    ...         return pool.apply(math.fsum, (x,))
+    >>> backend = ProcessesForcedBackend()
+    >>> backend.start(task, max_workers=1, detailed=False)
+    >>> backend.evaluate(np.array([1.0, 2.5]))
+    3.5
+    >>> backend.shutdown()
     """
 
     name = "processes_forced"

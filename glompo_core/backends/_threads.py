@@ -18,6 +18,19 @@ class ThreadsBackend:
     programs run with :mod:`subprocess`) and cheap tasks, where it adds the least
     overhead. A hung evaluation cannot be killed in a thread: with
     ``force_terminations_after`` the manager abandons its optimizer instead.
+
+    Examples
+    --------
+    The manager builds it from ``backend="threads"``; on its own:
+
+    >>> import numpy as np
+    >>> backend = ThreadsBackend()
+    >>> backend.start(lambda x: float(np.sum(x ** 2)), max_workers=2, detailed=False)
+    >>> backend.evaluate(np.array([1.0, 2.0]))
+    5.0
+    >>> backend.evaluate_batch(np.array([[1.0, 0.0], [0.0, 3.0]]))   # in row order
+    [1.0, 9.0]
+    >>> backend.shutdown()
     """
 
     name = "threads"

@@ -207,49 +207,121 @@ class ScipyOptimizer(ScipyBase):
 
 
 class NelderMead(ScipyOptimizer):
-    """scipy's Nelder-Mead simplex: ``ScipyOptimizer(method='Nelder-Mead')``."""
+    """scipy's Nelder-Mead simplex: ``ScipyOptimizer(method='Nelder-Mead')``.
+
+    Examples
+    --------
+    >>> opt = NelderMead(xatol=1e-8, fatol=1e-12)
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "Nelder-Mead"
 
 
 class Powell(ScipyOptimizer):
-    """scipy's Powell conjugate-direction method: ``ScipyOptimizer(method='Powell')``."""
+    """scipy's Powell conjugate-direction method: ``ScipyOptimizer(method='Powell')``.
+
+    Examples
+    --------
+    >>> opt = Powell(xtol=1e-8, ftol=1e-12)
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "Powell"
 
 
 class COBYLA(ScipyOptimizer):
-    """scipy's COBYLA (linear approximations): ``ScipyOptimizer(method='COBYLA')``."""
+    """scipy's COBYLA (linear approximations): ``ScipyOptimizer(method='COBYLA')``.
+
+    Examples
+    --------
+    >>> opt = COBYLA(rhobeg=0.5, tol=1e-10)
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "COBYLA"
 
 
 class COBYQA(ScipyOptimizer):
-    """scipy's COBYQA (quadratic models; scipy >= 1.14): ``ScipyOptimizer(method='COBYQA')``."""
+    """scipy's COBYQA (quadratic models; scipy >= 1.14): ``ScipyOptimizer(method='COBYQA')``.
+
+    Examples
+    --------
+    >>> opt = COBYQA()
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "COBYQA"
 
 
 class LBFGSB(ScipyOptimizer):
-    """scipy's L-BFGS-B with finite differences: ``ScipyOptimizer(method='L-BFGS-B')``."""
+    """scipy's L-BFGS-B with finite differences: ``ScipyOptimizer(method='L-BFGS-B')``.
+
+    Examples
+    --------
+    >>> opt = LBFGSB()
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "L-BFGS-B"
 
 
 class SLSQP(ScipyOptimizer):
-    """scipy's SLSQP with finite differences: ``ScipyOptimizer(method='SLSQP')``."""
+    """scipy's SLSQP with finite differences: ``ScipyOptimizer(method='SLSQP')``.
+
+    Examples
+    --------
+    >>> opt = SLSQP()
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "SLSQP"
 
 
 class TNC(ScipyOptimizer):
-    """scipy's truncated Newton (TNC) with finite differences: ``method='TNC'``."""
+    """scipy's truncated Newton (TNC) with finite differences: ``method='TNC'``.
+
+    Examples
+    --------
+    >>> opt = TNC()
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "TNC"
 
 
 class TrustConstr(ScipyOptimizer):
-    """scipy's trust-constr with finite differences: ``method='trust-constr'``."""
+    """scipy's trust-constr with finite differences: ``method='trust-constr'``.
+
+    Examples
+    --------
+    >>> opt = TrustConstr()
+    >>> f = lambda x: (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+    >>> res = opt.minimize(f, [1.0, 1.0], [(-2.0, 2.0), (-2.0, 2.0)])
+    >>> [round(float(v), 3) for v in res.x], bool(res.fx < 1e-5)
+    ([0.3, -0.2], True)
+    """
 
     fixed_method = "trust-constr"
 
