@@ -47,6 +47,10 @@ class LastPointsInvalid(BaseStopper):
     True
     >>> LastPointsInvalid(n_iters=4)(log, 1, 1)   # the first value was finite
     False
+    >>> from glompo_core.stoppers import BestUnmoving
+    >>> stopper = LastPointsInvalid(n_iters=3) | BestUnmoving(calls=100)   # either stops it
+    >>> stopper(log, 1, 1)
+    True
     """
 
     n_iters: int

@@ -82,6 +82,15 @@ class ParameterDistance(BaseStopper):
     True
     >>> ParameterDistance(bounds, relative_distance=0.01)(log, 1, 2)   # 0.1 > 0.0283
     False
+
+    Compare with every optimizer, but only once the tested one has had 100 evaluations:
+
+    >>> from glompo_core.stoppers import MinFuncCalls
+    >>> stopper = MinFuncCalls(min_pts=100) & ParameterDistance(bounds, 0.05, test_all=True)
+    >>> stopper(log, 1, 2)
+    False
+    >>> print(stopper)
+    MinFuncCalls(min_pts=100) & ParameterDistance(bounds, relative_distance=0.05, test_all=True)
     """
 
     bounds: np.ndarray
