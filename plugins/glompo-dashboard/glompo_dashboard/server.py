@@ -175,6 +175,8 @@ def make_app(state: RunState, token: str, *, control: Callable[[], Any] | None =
                 else:
                     yield ": idle\n\n"  # a comment: keeps proxies from closing the stream
                 await asyncio.sleep(interval)
+            if state.version > seen:  # the last changes (the run's end) before closing
+                yield f"data: {json.dumps(state.delta(seen), separators=(',', ':'))}\n\n"
             yield "event: closed\ndata: {}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream",

@@ -55,14 +55,15 @@ class LiveRun:
     """A run with a live dashboard, in a thread; ``end()`` ends it through the page's API."""
 
     def __init__(self, working_dir: Path, *, fmax: int = 10**7, delay: float = 0.001,
-                 max_jobs: int = 2) -> None:
-        self.pm = plugin_manager()
+                 max_jobs: int = 2, optimizers: Sequence[Any] = ("RandomOptimizer",),
+                 pm: PluginManager | None = None, dims: int = 3, **setup: Any) -> None:
+        self.pm = pm or plugin_manager()
         self.manager = GloMPOManager.new_manager(
-            task=SlowSphere(delay=delay), bounds=[(-5.0, 5.0)] * 3,
-            opt_selector=CycleSelector("RandomOptimizer", plugin_manager=self.pm),
+            task=SlowSphere(dims=dims, delay=delay), bounds=[(-5.0, 5.0)] * dims,
+            opt_selector=CycleSelector(*optimizers, plugin_manager=self.pm),
             working_dir=str(working_dir), max_jobs=max_jobs, backend="threads",
             exit_conditions=MaxFuncCalls(fmax=fmax), summary_files=3, seed=1,
-            plugin_manager=self.pm)
+            plugin_manager=self.pm, **setup)
         self.dashboard = Dashboard(port=0, interval=0.1, quiet=True)
         self.pm.add_observer(self.dashboard, "dashboard-test")
         self.result: Any = None

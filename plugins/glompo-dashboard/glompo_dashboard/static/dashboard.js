@@ -116,7 +116,7 @@ function renderTrajectories() {
   const ids = Object.keys(model.series).sort((a, b) => a - b);
   for (const id of ids) {
     const s = model.series[id], type = (model.opts[id] || {}).type || "?";
-    traces.push({x: s.n, y: s[which].map(y), type: "scattergl", mode: "lines",
+    traces.push({x: s.n, y: s[which].map(y), type: "scatter", mode: "lines",
       name: type, legendgroup: type, showlegend: !shown.has(type),
       line: {color: typeColour(type), width: 1.2}, opacity: 0.8,
       hovertemplate: `optimizer ${id} (${esc(type)})<br>evaluation %{x}<br>f %{y}<extra></extra>`});
@@ -149,7 +149,7 @@ function renderParcoords() {
   dims.push({label: "f", values: top.map(t => t.fx)});
   Plotly.react("plot-parcoords", [{type: "parcoords", dimensions: dims,
     line: {color: top.map(t => t.fx), colorscale: "Viridis", showscale: true}}],
-    {margin: {l: 50, r: 50, t: 30, b: 20}}, {displaylogo: false, responsive: true});
+    {margin: {l: 50, r: 60, t: 60, b: 20}}, {displaylogo: false, responsive: true});
 }
 
 function render() {
@@ -187,7 +187,10 @@ for (const el of document.querySelectorAll("input[name=series], #log-scale"))
 function listen() {
   source = new EventSource(`/api/events?token=${encodeURIComponent(TOKEN)}&since=${model.version}`);
   source.onmessage = ev => apply(JSON.parse(ev.data));
-  source.addEventListener("closed", () => source.close());
+  source.addEventListener("closed", () => {  // the server stopped: the run is over
+    source.close();
+    if (model.run.status !== "finished") { model.run.status = "finished"; dirty = true; }
+  });
   source.onerror = () => {
     if (model.run.status === "finished") { source.close(); return; }
     document.getElementById("status").textContent = "reconnecting";
