@@ -333,7 +333,7 @@ class BlocksInInit(RandomOptimizer):
 
 def test_a_check_blocked_outside_its_waits_fails_at_its_limit_with_the_stacks(
         monkeypatch: pytest.MonkeyPatch, release: threading.Event) -> None:
-    import glompo_core.testing._optimizers as kit
+    import glompo_core.testing._optimizer_harness as kit
 
     monkeypatch.setattr(kit, "_LIMIT_SLACK", 1.0)  # limit: 4 x 0.5 + 1 = 3 s
     t0 = time.monotonic()

@@ -1,19 +1,21 @@
-"""The conformance kit for optimizers (see :mod:`glompo_core.testing`)."""
+"""The conformance kit for optimizers (see :mod:`glompo_core.testing`): the checks and
+their entry points, :func:`parametrize_with_checks` and :func:`check_optimizer`.
+
+The harness they share (wiring, reports, time limits) is
+:mod:`glompo_core.testing._optimizer_harness`.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
 import math
-import sys
 import tempfile
-import threading
 import time
-import traceback
 import unittest
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,208 +24,22 @@ from glompo_core.testing._harness import BatchRecordingTask as _BatchTask
 from glompo_core.testing._harness import RecordingTask as _Task
 from glompo_core.testing._harness import Wired as _Wired
 from glompo_core.testing._harness import wires as _wires
+from glompo_core.testing._optimizer_harness import (
+    TASK_BOUNDS,
+    TaskFailure,
+    bounds_for,
+    class_name,
+    finish,
+    raise_error,
+    skip_check,
+    sphere_for,
+    time_limited,
+    where,
+    wire,
+)
 
 if TYPE_CHECKING:
     from glompo_core.plugins import PluginManager
-
-#: Bounds of the stand-alone checks for optimizers without a declared scaling.
-_BOUNDS = np.array([(-2.0, 3.0), (-1.0, 4.0), (-3.0, 2.0)])
-#: Bounds of the task in :func:`check_scaling` (task units).
-_TASK_BOUNDS = np.array([(10.0, 20.0), (-5.0, -1.0), (100.0, 300.0)])
-
-
-class _TaskFailure(RuntimeError):
-    """Raised by the task of :func:`check_nan_and_raise`."""
-
-
-def _name(cls: type) -> str:
-    return getattr(cls, "__name__", repr(cls))
-
-
-def _check_bounds_for(cls: type) -> np.ndarray:
-    """Bounds of a stand-alone check: those of the declared scaling, else asymmetric ones."""
-    scaling = getattr(cls, "scaling", None)
-    if scaling == "linear":
-        return np.tile([0.0, 1.0], (3, 1))
-    if scaling == "std":
-        return np.tile([-1.0, 1.0], (3, 1))
-    return _BOUNDS.copy()
-
-
-def _wire(cls: type, init_kwargs: Mapping[str, Any] | None, *, opt_id: int = 1,
-          workers: int | None = None) -> _Wired:
-    """Build ``cls`` with the manager's runtime arguments (as ``GloMPOManager`` does)."""
-    kwargs = dict(init_kwargs or {})
-    n_workers = int(kwargs.pop("workers", kwargs.pop("_workers", 1)))
-    if workers is not None:
-        n_workers = workers
-    manager_end, opt_end, inbox, pause = _wires()
-    try:
-        opt = cls(_opt_id=opt_id, _signal_pipe=opt_end, _results_queue=inbox, _pause_flag=pause,
-                  _is_log_detailed=False, _workers=n_workers, _backend="threads", **kwargs)
-    except Exception as exc:
-        raise AssertionError(f"{_name(cls)}(**{kwargs!r}) could not be created with the "
-                             f"manager's runtime arguments: {type(exc).__name__}: {exc}") from exc
-    _check_base_init(cls, opt, {"_opt_id": opt_id, "_signal_pipe": opt_end,
-                                "_results_queue": inbox, "_pause_signal": pause})
-    return _Wired(opt, manager_end, inbox, pause)
-
-#: Attributes :meth:`BaseOptimizer.__init__` sets, by which its call is recognised.
-_BASE_ATTRS = ("_opt_id", "_signal_pipe", "_results_queue", "_pause_signal", "incumbent",
-               "logger", "workers", "_FROM_CHECKPOINT")
-_SUPER_CALL = ("super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, "
-               "_is_log_detailed, _workers, _backend, **kwargs)")
-
-
-def _init_owner(cls: type) -> str:
-    """The name of the most derived class of ``cls`` that defines ``__init__``."""
-    from glompo_core.optimizers.baseoptimizer import BaseOptimizer
-
-    for klass in cls.__mro__:
-        if klass is BaseOptimizer:
-            break
-        if "__init__" in vars(klass):
-            return _name(klass)
-    return _name(cls)
-
-
-def _check_base_init(cls: type, opt: Any, given: Mapping[str, Any]) -> None:
-    """Fail if ``opt``'s ``__init__`` skipped ``BaseOptimizer.__init__`` or lost its arguments.
-
-    Without that call the optimizer has no pipe, results queue or pause event, and fails
-    (or waits forever) at its first ``check_messages()`` or pause.
-    """
-    from glompo_core.optimizers.baseoptimizer import BaseOptimizer
-
-    if not isinstance(opt, BaseOptimizer):
-        return
-    owner = _init_owner(cls)
-    missing = [a for a in _BASE_ATTRS if a not in vars(opt)]
-    if missing:
-        raise AssertionError(f"{owner}.__init__ does not call super().__init__(...): the "
-                             f"attributes BaseOptimizer.__init__ sets ({', '.join(missing)}) "
-                             f"are missing. Call {_SUPER_CALL} in {owner}.__init__.")
-    lost = [a for a, v in given.items() if vars(opt).get(a) is not v and vars(opt).get(a) != v]
-    if lost:
-        raise AssertionError(f"{owner}.__init__ does not pass the manager's runtime arguments "
-                             f"on to super().__init__(...): {', '.join(lost)} differ from "
-                             f"what the manager gave. Call {_SUPER_CALL}.")
-
-
-def _sphere_for(bounds: np.ndarray) -> tuple[Callable[[np.ndarray], float], np.ndarray,
-                                             np.ndarray]:
-    """A sphere whose minimum lies inside ``bounds`` (off-centre), and a far starting point."""
-    lo, hi = bounds[:, 0], bounds[:, 1]
-    centre = lo + 0.4 * (hi - lo)
-    x0 = lo + 0.9 * (hi - lo)
-
-    def sphere(x: np.ndarray) -> float:
-        return float(np.sum((np.asarray(x, dtype=float) - centre) ** 2))
-
-    return sphere, centre, x0
-
-
-def _thread_stack(thread: threading.Thread | None, limit: int = 6) -> str:
-    """Where ``thread`` is now: its innermost ``limit`` frames, or '' if it has ended."""
-    if thread is None or thread.ident is None or not thread.is_alive():
-        return ""
-    frame = sys._current_frames().get(thread.ident)
-    if frame is None:
-        return ""
-    frames = traceback.extract_stack(frame)[-limit:]
-    return "".join(traceback.format_list(frames)).rstrip()
-
-
-def _where(wired: _Wired) -> str:
-    """A sentence saying where the optimizer's thread is, for a failure's report."""
-    stack = _thread_stack(wired.thread)
-    return f"\nIts thread is at (innermost last):\n{stack}" if stack else ""
-
-
-def _finish(wired: _Wired, timeout: float, what: str) -> None:
-    """Fail if ``minimize`` is still running ``timeout`` seconds after ``what``."""
-    if not wired.join(timeout):
-        raise AssertionError(f"{_name(type(wired.opt))}.minimize() still runs {timeout} s after "
-                             f"{what}; it must return once callstop() is called (check "
-                             f"check_messages() is called once per iteration){_where(wired)}")
-
-
-def _raise_error(wired: _Wired, context: str) -> None:
-    error = wired.error
-    if error is not None:
-        frames = traceback.extract_tb(error.__traceback__)
-        where = f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" \
-            if frames else ""
-        raise AssertionError(f"{_name(type(wired.opt))}.minimize() raised {context}: "
-                             f"{type(error).__name__}: {error}{where}") from error
-
-
-def _skip(reason: str) -> None:
-    raise unittest.SkipTest(reason)
-
-
-#: A check's time limit: ``_LIMIT_FACTOR * timeout + _LIMIT_SLACK`` seconds.
-_LIMIT_FACTOR = 4.0
-_LIMIT_SLACK = 30.0
-_F = TypeVar("_F", bound=Callable[..., None])
-
-
-def _time_limited(timeout_arg: str, extra: float = 0.0) -> Callable[[_F], _F]:
-    """Run the decorated check in a daemon thread and give it up after its time limit.
-
-    Each wait of a check has a timeout, but a broken optimizer can still block the
-    check's own thread (an ``__init__`` or ``inject`` that never returns, a lock it
-    holds). The limit is ``4 * <timeout_arg> + 30 + extra`` seconds; past it the check
-    fails with the stacks of the threads it started (the check's and the optimizer's),
-    which are daemon threads and are left behind.
-    """
-
-    def decorate(check: _F) -> _F:
-        sig = inspect.signature(check)
-
-        @functools.wraps(check)
-        def limited(*args: Any, **kwargs: Any) -> None:
-            bound = sig.bind(*args, **kwargs)
-            bound.apply_defaults()
-            limit = _LIMIT_FACTOR * float(bound.arguments[timeout_arg]) + _LIMIT_SLACK + extra
-            cls = bound.arguments.get("cls")
-            outcome: list[BaseException | None] = []
-            before = set(threading.enumerate())
-
-            def body() -> None:
-                try:
-                    check(*args, **kwargs)
-                except BaseException as exc:
-                    outcome.append(exc)
-                else:
-                    outcome.append(None)
-
-            runner = threading.Thread(target=body, daemon=True,
-                                      name=f"glompo-conformance-{check.__name__}")
-            runner.start()
-            runner.join(limit)
-            if outcome:
-                error = outcome[0]
-                if error is not None:
-                    raise error.with_traceback(error.__traceback__)
-                return
-            stacks = []
-            for thread in [runner, *(t for t in threading.enumerate() if t not in before
-                                     and t is not runner)]:
-                stack = _thread_stack(thread, limit=8)
-                if stack:
-                    stacks.append(f"thread {thread.name!r} (innermost last):\n{stack}")
-            who = _name(cls) if cls is not None else "the optimizer"
-            raise AssertionError(
-                f"{check.__name__} did not finish within its limit of {limit:.0f} s "
-                f"({_LIMIT_FACTOR:g} x {timeout_arg}={bound.arguments[timeout_arg]} + "
-                f"{_LIMIT_SLACK + extra:g} s): {who} "
-                "blocks it and cannot be ended from outside. Its threads are left running "
-                "(daemon). Where they are:\n" + "\n".join(stacks))
-
-        return cast(_F, limited)
-
-    return decorate
 
 
 # ================================================================================== checks
@@ -254,7 +70,7 @@ def check_registered(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         No ``plugin_manager`` given.
     """
     if plugin_manager is None:
-        _skip("no plugin_manager given: registration is not checked")
+        skip_check("no plugin_manager given: registration is not checked")
     assert plugin_manager is not None
     names = plugin_manager.names("optimizer")
     if name is not None:
@@ -267,7 +83,7 @@ def check_registered(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         return
     mine = [n for n in names if plugin_manager.get("optimizer", n) is cls]
     if not mine:
-        raise AssertionError(f"{_name(cls)} is not registered as an optimizer (registered: "
+        raise AssertionError(f"{class_name(cls)} is not registered as an optimizer (registered: "
                              f"{names}); register it in a glompo_register_optimizers hook")
     info = plugin_manager.info("optimizer", mine[0])
     for alias in info.aliases:
@@ -275,7 +91,7 @@ def check_registered(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
             raise AssertionError(f"alias {alias!r} of {mine[0]!r} does not resolve to {cls!r}")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_minimizes_sphere(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                            budget: int = 5000, timeout: float = 60.0) -> None:
     """Stand-alone, the optimizer minimizes a 3-D sphere and returns its best point.
@@ -290,14 +106,14 @@ def check_minimizes_sphere(cls: type, init_kwargs: Mapping[str, Any] | None = No
     AssertionError
         Not minimized, a wrong result, an exception, or no return within ``timeout``.
     """
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
-    wired = _wire(cls, init_kwargs)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
+    wired = wire(cls, init_kwargs)
     task = _Task(sphere, budget=budget, pipe=wired.pipe)
     wired.start(task, x0, bounds)
-    _finish(wired, timeout, f"starting ({task.n_evals} evaluations made)")
-    _raise_error(wired, "on a sphere")
-    name = _name(cls)
+    finish(wired, timeout, f"starting ({task.n_evals} evaluations made)")
+    raise_error(wired, "on a sphere")
+    name = class_name(cls)
     if not task.fxs:
         raise AssertionError(f"{name}.minimize() returned without evaluating the function")
     best = min(task.fxs)
@@ -321,7 +137,7 @@ def check_minimizes_sphere(cls: type, init_kwargs: Mapping[str, Any] | None = No
                              f"{sphere(np.asarray(x, dtype=float))!r}, not fx={fx!r}")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_respects_bounds(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                           budget: int = 1000, timeout: float = 60.0) -> None:
     """The optimizer never evaluates a point outside the bounds it was given.
@@ -335,24 +151,24 @@ def check_respects_bounds(cls: type, init_kwargs: Mapping[str, Any] | None = Non
     """
     scaling = getattr(cls, "scaling", None)
     if scaling in ("linear", "std"):
-        bounds = _check_bounds_for(cls)
+        bounds = bounds_for(cls)
     else:
         bounds = np.array([(10.0, 11.0), (-3.0, -2.5), (100.0, 200.0)])
     lo, hi = bounds[:, 0], bounds[:, 1]
     slope = np.array([1.0, -1.0, 1.0]) / (hi - lo)
     x0 = lo + 0.5 * (hi - lo)
-    wired = _wire(cls, init_kwargs)
+    wired = wire(cls, init_kwargs)
     task = _Task(lambda x: float(slope @ x), budget=budget, pipe=wired.pipe)
     wired.start(task, x0, bounds)
-    _finish(wired, timeout, "starting")
-    _raise_error(wired, "on a bounded linear task")
+    finish(wired, timeout, "starting")
+    raise_error(wired, "on a bounded linear task")
     for i, x in enumerate(task.xs):
         if x.shape != lo.shape or np.any(x < lo) or np.any(x > hi):
-            raise AssertionError(f"{_name(cls)} evaluated {x.tolist()} (evaluation {i + 1}), "
+            raise AssertionError(f"{class_name(cls)} evaluated {x.tolist()} (evaluation {i + 1}), "
                                  f"outside its bounds {bounds.tolist()}")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_pause(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                 timeout: float = 10.0) -> None:
     """A pause request is acknowledged (message key 1) and nothing is evaluated while paused.
@@ -365,19 +181,19 @@ def check_pause(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     AssertionError
         No acknowledgement, an evaluation while paused, or no resumption.
     """
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
-    wired = _wire(cls, init_kwargs)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
+    wired = wire(cls, init_kwargs)
     task = _Task(sphere, delay=0.002)
     wired.start(task, x0, bounds)
-    name = _name(cls)
+    name = class_name(cls)
     try:
         if not task.wait_for_evals(3, timeout):
             raise AssertionError(f"{name} made fewer than 3 evaluations in {timeout} s")
         wired.pause.clear()
         wired.pipe.send((Signal.PAUSE,))
         if not wired.inbox.wait_for_key(1, timeout):
-            _raise_error(wired, "while a pause was requested")
+            raise_error(wired, "while a pause was requested")
             raise AssertionError(f"{name} did not acknowledge a pause request (message key 1) "
                                  f"within {timeout} s; call check_messages() every iteration")
         n_paused = task.n_evals
@@ -392,11 +208,11 @@ def check_pause(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     finally:
         stopped = wired.stop(timeout)
     if not stopped:
-        _finish(wired, 0, "a stop request")
-    _raise_error(wired, "around a pause")
+        finish(wired, 0, "a stop request")
+    raise_error(wired, "around a pause")
 
 
-@_time_limited("limit", extra=30.0)
+@time_limited("limit", extra=30.0)
 def check_callstop(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                    limit: float = 2.0, delay: float = 0.005) -> None:
     """``Signal.STOP`` sent from another thread ends ``minimize`` within ``limit`` seconds.
@@ -409,15 +225,15 @@ def check_callstop(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     AssertionError
         Not ended in time, or it raised.
     """
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
-    wired = _wire(cls, init_kwargs)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
+    wired = wire(cls, init_kwargs)
     task = _Task(sphere, delay=delay)
     wired.start(task, x0, bounds)
-    name = _name(cls)
+    name = class_name(cls)
     if not task.wait_for_evals(3, 30.0):
         wired.stop(limit)
-        _raise_error(wired, "before it was stopped")
+        raise_error(wired, "before it was stopped")
         raise AssertionError(f"{name} made fewer than 3 evaluations in 30 s")
     t0 = time.monotonic()
     wired.pipe.send((Signal.STOP, "conformance check: stop"))
@@ -426,13 +242,13 @@ def check_callstop(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     if not ended:
         raise AssertionError(f"{name}.minimize() did not return within {limit} s of a stop "
                              "signal; callstop() must end the loop at the next iteration")
-    _raise_error(wired, "after a stop signal instead of returning")
+    raise_error(wired, "after a stop signal instead of returning")
     if getattr(wired.result, "fx", None) is None:
         raise AssertionError(f"{name}.minimize() returned {wired.result!r} after a stop "
                              f"signal ({elapsed:.2f} s); it must return a MinimizeResult")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                  timeout: float = 10.0) -> None:
     """``Signal.INJECT`` with a better point updates the incumbent; a worse one does not.
@@ -442,14 +258,14 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     AssertionError
         The incumbent is not the injected point.
     """
-    bounds = _check_bounds_for(cls)
-    sphere, centre, x0 = _sphere_for(bounds)
-    wired = _wire(cls, init_kwargs)
+    bounds = bounds_for(cls)
+    sphere, centre, x0 = sphere_for(bounds)
+    wired = wire(cls, init_kwargs)
     # The 4th evaluation waits for the injection: an optimizer that converges in a few
     # dozen evaluations (L-BFGS-B on the sphere) cannot end before the message is sent.
     task = _Task(sphere, delay=0.001, hold_at=4, hold_timeout=timeout)
     wired.start(task, x0, bounds)
-    name = _name(cls)
+    name = class_name(cls)
     x_inj = bounds[:, 0] + 0.7 * (bounds[:, 1] - bounds[:, 0])
     fx_inj = -1e9
     try:
@@ -468,8 +284,8 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         task.released.set()  # never leave the optimizer waiting
         stopped = wired.stop(timeout)
     if not stopped:
-        _finish(wired, 0, "a stop request")
-    _raise_error(wired, "after an injection")
+        finish(wired, 0, "a stop request")
+    raise_error(wired, "after an injection")
     incumbent = wired.opt.incumbent
     if incumbent["fx"] != fx_inj or not np.allclose(incumbent["x"], x_inj):
         raise AssertionError(f"{name}'s incumbent is {incumbent!r} after injecting x="
@@ -480,7 +296,7 @@ def check_inject(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              "point (fx=1e9)")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_workers_population(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              workers: int = 3, budget: int = 300,
                              timeout: float = 60.0) -> None:
@@ -494,17 +310,17 @@ def check_workers_population(cls: type, init_kwargs: Mapping[str, Any] | None = 
     AssertionError
         ``evaluate_population`` was never given more than one point.
     """
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
-    wired = _wire(cls, init_kwargs, workers=workers)
-    name = _name(cls)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
+    wired = wire(cls, init_kwargs, workers=workers)
+    name = class_name(cls)
     if getattr(wired.opt, "workers", workers) != workers:
         raise AssertionError(f"{name} built with _workers={workers} has workers="
                              f"{wired.opt.workers}")
     task = _BatchTask(sphere, budget=budget, pipe=wired.pipe)
     wired.start(task, x0, bounds)
-    _finish(wired, timeout, "starting")
-    _raise_error(wired, f"with workers={workers}")
+    finish(wired, timeout, "starting")
+    raise_error(wired, f"with workers={workers}")
     if not task.batches or max(task.batches) < 2:
         raise AssertionError(
             f"{name} with workers={workers} never evaluated a population at once: "
@@ -514,7 +330,7 @@ def check_workers_population(cls: type, init_kwargs: Mapping[str, Any] | None = 
             "xs, self.workers)")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                   fmax: int = 200, timeout: float = 60.0) -> None:
     """A short real GloMPOManager run gives the optimizer bounds per its declared scaling.
@@ -534,7 +350,7 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     from glompo_core.plugins import PluginManager
     from glompo_core.selectors import CycleSelector
 
-    _wire(cls, init_kwargs)  # built as the manager builds it: a bad __init__ is named
+    wire(cls, init_kwargs)  # built as the manager builds it: a bad __init__ is named
     seen: dict[str, np.ndarray] = {}
 
     def probe_minimize(self: Any, function: Any, x0: Any, bounds: Any, **kwargs: Any) -> Any:
@@ -542,15 +358,15 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         seen["x0"] = np.array(x0, dtype=float)
         return cls.minimize(self, function, x0, bounds, **kwargs)  # type: ignore[attr-defined]
 
-    probe = type(_name(cls), (cls,), {"minimize": probe_minimize,
+    probe = type(class_name(cls), (cls,), {"minimize": probe_minimize,
                                       "__module__": getattr(cls, "__module__", __name__)})
-    sphere, _, _ = _sphere_for(_TASK_BOUNDS)
+    sphere, _, _ = sphere_for(TASK_BOUNDS)
     task = _Task(sphere)
-    name = _name(cls)
+    name = class_name(cls)
     slots = max(1, int(dict(init_kwargs or {}).get("workers", 1)))
     with tempfile.TemporaryDirectory(prefix="glompo-conformance-") as workdir:
         manager = GloMPOManager.new_manager(
-            task=task, bounds=_TASK_BOUNDS.tolist(),
+            task=task, bounds=TASK_BOUNDS.tolist(),
             opt_selector=CycleSelector((probe, dict(init_kwargs or {}))),
             working_dir=Path(workdir), max_jobs=slots, backend="threads",
             exit_conditions=MaxFuncCalls(fmax=fmax) | MaxSeconds(session_max=timeout),
@@ -567,7 +383,7 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         raise AssertionError(f"{name}.minimize() was not called by the manager")
     scaling = getattr(cls, "scaling", None)
     expected = {"linear": np.tile([0.0, 1.0], (3, 1)),
-                "std": np.tile([-1.0, 1.0], (3, 1))}.get(str(scaling), _TASK_BOUNDS)
+                "std": np.tile([-1.0, 1.0], (3, 1))}.get(str(scaling), TASK_BOUNDS)
     if seen["bounds"].shape != expected.shape or not np.allclose(seen["bounds"], expected):
         raise AssertionError(f"{name} (scaling={scaling!r}) was given bounds "
                              f"{seen['bounds'].tolist()}, expected {expected.tolist()}")
@@ -576,15 +392,15 @@ def check_scaling(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              f"{seen['x0'].tolist()} outside {expected.tolist()}")
     if not task.xs:
         raise AssertionError(f"{name} evaluated nothing in a GloMPOManager run")
-    lo, hi = _TASK_BOUNDS[:, 0], _TASK_BOUNDS[:, 1]
+    lo, hi = TASK_BOUNDS[:, 0], TASK_BOUNDS[:, 1]
     tol = 1e-9 * (hi - lo)
     for x in task.xs:
         if np.any(x < lo - tol) or np.any(x > hi + tol):
             raise AssertionError(f"the task received {x.tolist()} from {name} "
-                                 f"(scaling={scaling!r}), outside {_TASK_BOUNDS.tolist()}")
+                                 f"(scaling={scaling!r}), outside {TASK_BOUNDS.tolist()}")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_convergence_message(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                               converge_kwargs: Mapping[str, Any] | None = None,
                               budget: int = 20000, timeout: float = 60.0) -> None:
@@ -601,14 +417,14 @@ def check_convergence_message(cls: type, init_kwargs: Mapping[str, Any] | None =
         No key 0 message, or ``minimize`` did not return by itself.
     """
     kwargs = {**dict(init_kwargs or {}), **dict(converge_kwargs or {})}
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
-    wired = _wire(cls, kwargs)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
+    wired = wire(cls, kwargs)
     task = _Task(sphere, budget=budget, pipe=wired.pipe)
     wired.start(task, x0, bounds)
-    _finish(wired, timeout, "starting")
-    _raise_error(wired, "before converging")
-    name = _name(cls)
+    finish(wired, timeout, "starting")
+    raise_error(wired, "before converging")
+    name = class_name(cls)
     zeros = [m for m in wired.inbox.items if isinstance(m, ManagerMessage) and m.key == 0]
     if not zeros:
         hint = ("it was stopped after the evaluation budget: make it converge quickly with "
@@ -621,7 +437,7 @@ def check_convergence_message(cls: type, init_kwargs: Mapping[str, Any] | None =
                              "expected its own _opt_id (1)")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                      budget: int = 200, timeout: float = 60.0) -> None:
     """``checkpoint_save`` (by ``Signal.CHECKPOINT``) and ``checkpoint_load`` round trip.
@@ -638,18 +454,18 @@ def check_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
         No checkpoint written, or the loaded optimizer does not continue.
     """
     if not getattr(cls, "can_checkpoint", True):
-        _skip(f"{_name(cls)}.can_checkpoint is False")
-    name = _name(cls)
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
+        skip_check(f"{class_name(cls)}.can_checkpoint is False")
+    name = class_name(cls)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
     with tempfile.TemporaryDirectory(prefix="glompo-conformance-") as workdir:
         path = Path(workdir) / "optimizer.pkl"
-        wired = _wire(cls, init_kwargs)
+        wired = wire(cls, init_kwargs)
         wired.pipe.send((Signal.CHECKPOINT, path))
         task = _Task(sphere, budget=budget, pipe=wired.pipe)
         wired.start(task, x0, bounds)
-        _finish(wired, timeout, "starting")
-        _raise_error(wired, "while checkpointing")
+        finish(wired, timeout, "starting")
+        raise_error(wired, "while checkpointing")
         keys = wired.inbox.keys()
         if 2 not in keys:
             detail = [m.message for m in wired.inbox.items
@@ -676,8 +492,8 @@ def check_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
     wired2 = _Wired(loaded, manager_end, inbox, pause)
     task2 = _Task(sphere, budget=budget, pipe=wired2.pipe)
     wired2.start(task2, x0, bounds)
-    _finish(wired2, timeout, "starting from a checkpoint")
-    _raise_error(wired2, "after checkpoint_load()")
+    finish(wired2, timeout, "starting from a checkpoint")
+    raise_error(wired2, "after checkpoint_load()")
     if not task2.xs:
         raise AssertionError(f"{name} loaded from a checkpoint evaluated nothing")
     fx = getattr(wired2.result, "fx", None)
@@ -686,7 +502,7 @@ def check_checkpoint(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                              f"the incumbent it was saved with ({saved_fx!r})")
 
 
-@_time_limited("timeout")
+@time_limited("timeout")
 def check_nan_and_raise(cls: type, init_kwargs: Mapping[str, Any] | None = None, *,
                         budget: int = 100, timeout: float = 30.0) -> None:
     """Failed evaluations never crash or hang the optimizer.
@@ -712,38 +528,38 @@ def check_nan_and_raise(cls: type, init_kwargs: Mapping[str, Any] | None = None,
         A hang, an exception on NaN or +inf, a result of +inf although finite values
         were evaluated, or another exception than the task's.
     """
-    name = _name(cls)
-    bounds = _check_bounds_for(cls)
-    sphere, _, x0 = _sphere_for(bounds)
+    name = class_name(cls)
+    bounds = bounds_for(cls)
+    sphere, _, x0 = sphere_for(bounds)
 
     def run(f: Callable[[np.ndarray], float], what: str) -> tuple[_Wired, _Task]:
-        wired = _wire(cls, init_kwargs)
+        wired = wire(cls, init_kwargs)
         task = _Task(f, budget=budget, pipe=wired.pipe)
         wired.start(task, x0, bounds)
         if not wired.join(timeout):
             wired.stop(1.0)
             raise AssertionError(f"{name} hangs on {what}: still running after {timeout} s "
-                                 f"and {task.n_evals} evaluations{_where(wired)}")
+                                 f"and {task.n_evals} evaluations{where(wired)}")
         return wired, task
 
     survive = ("; inside a run, failed evaluations reach the optimizer as NaN or +inf and it "
                "must treat them as very bad values and go on")
     wired, _ = run(lambda x: float("nan"), "a task returning NaN")
-    _raise_error(wired, f"on a task returning NaN{survive}")
+    raise_error(wired, f"on a task returning NaN{survive}")
 
     def half_infinite(x: np.ndarray) -> float:
         return float("inf") if len(task_inf.xs) % 2 == 0 else sphere(x)
 
     task_inf: _Task
-    wired = _wire(cls, init_kwargs)
+    wired = wire(cls, init_kwargs)
     task_inf = _Task(half_infinite, budget=budget, pipe=wired.pipe)
     wired.start(task_inf, x0, bounds)
     if not wired.join(timeout):
         wired.stop(1.0)
         raise AssertionError(f"{name} hangs on a task returning +inf for every other point: "
                              f"still running after {timeout} s and {task_inf.n_evals} "
-                             f"evaluations{_where(wired)}")
-    _raise_error(wired, f"on a task returning +inf for every other point{survive}")
+                             f"evaluations{where(wired)}")
+    raise_error(wired, f"on a task returning +inf for every other point{survive}")
     finite = [fx for fx in task_inf.fxs.copy() if math.isfinite(fx)]
     fx = getattr(wired.result, "fx", None)
     if finite and (fx is None or not math.isfinite(float(fx))):
@@ -754,17 +570,17 @@ def check_nan_and_raise(cls: type, init_kwargs: Mapping[str, Any] | None = None,
 
     def failing(x: np.ndarray) -> float:
         if len(task_raise.xs) > 5:
-            raise _TaskFailure("conformance check: the task failed")
+            raise TaskFailure("conformance check: the task failed")
         return sphere(x)
 
     task_raise: _Task
-    wired = _wire(cls, init_kwargs)
+    wired = wire(cls, init_kwargs)
     task_raise = _Task(failing, budget=budget, pipe=wired.pipe)
     wired.start(task_raise, x0, bounds)
     if not wired.join(timeout):
         wired.stop(1.0)
         raise AssertionError(f"{name} hangs on a task that raises: still running after "
-                             f"{timeout} s and {task_raise.n_evals} evaluations{_where(wired)}")
+                             f"{timeout} s and {task_raise.n_evals} evaluations{where(wired)}")
     error = wired.error
     if error is not None:
         chain: list[BaseException] = []
@@ -775,7 +591,7 @@ def check_nan_and_raise(cls: type, init_kwargs: Mapping[str, Any] | None = None,
                 cause = cause.__cause__
             else:
                 cause = None if cause.__suppress_context__ else cause.__context__
-        if not any(isinstance(e, _TaskFailure) for e in chain):
+        if not any(isinstance(e, TaskFailure) for e in chain):
             raise AssertionError(f"{name} raised {type(error).__name__}: {error} on a task "
                                  "that raises, not the task's exception") from error
 
@@ -832,7 +648,7 @@ def _label(cls: type, init_kwargs: Mapping[str, Any]) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in init_kwargs.items())
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return f"{_name(cls)}({shown})" if shown else _name(cls)
+    return f"{class_name(cls)}({shown})" if shown else class_name(cls)
 
 
 def _selected(skip: Collection[str]) -> list[Callable[..., None]]:
