@@ -1153,7 +1153,7 @@ class GloMPOManager:
         "visualisation", "visualisation_args", "working_dir", "overwrite_existing",
         "proc_backend", "_chkpt_count", "_written_checkpoints", "failures", "task_errors",
         "task_retries", "max_failures_in_a_row", "max_crashes_in_a_row", "_crashes_in_a_row",
-        "_first_crash_in_row",
+        "_first_crash_in_row", "default_portfolio",
     )
     #: Seconds a checkpoint waits for every optimizer to reach an iteration boundary.
     pause_timeout = 60.0

@@ -305,3 +305,26 @@ def test_default_portfolio_from_python_without_an_answer() -> None:
     with pytest.raises(RunFileError, match=r"^default_portfolio\(\): no installed plugin "
                                            r"gives a default portfolio: give an opt_selector"):
         default_portfolio([(-1, 1)] * 2, plugin_manager=registry())
+
+
+# ============================================================================ resume
+
+
+def test_a_resumed_run_still_records_its_default_portfolio(tmp_path: Path) -> None:
+    from glompo_core import GloMPOManager
+
+    pm = registry(("fallback", Last(portfolio(popsize=7))))
+    path = no_selector(tmp_path, fmax=200, extra="checkpoint_control: {checkpoint_at_conv: "
+                                                  "true, naming_format: final}\n")
+    first = build_manager(path, plugin_manager=pm)
+    first.start_manager()
+    checkpoint = tmp_path / "out" / "checkpoints" / "final.tar.gz"
+    assert checkpoint.is_file()
+
+    resumed = GloMPOManager()
+    resumed.load_checkpoint(checkpoint, plugin_manager=pm, working_dir=str(tmp_path / "again"),
+                            exit_conditions=MaxFuncCalls(fmax=400))
+    assert resumed.default_portfolio == first.default_portfolio
+    resumed.start_manager()
+    summary = yaml.safe_load((tmp_path / "again" / "glompo_manager_log.yml").read_text())
+    assert summary["Settings"]["Default Portfolio"]["Sections"] == portfolio(popsize=7)
