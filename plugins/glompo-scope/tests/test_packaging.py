@@ -43,3 +43,53 @@ def test_the_docstring_examples_run() -> None:
 
     failed, attempted = doctest.testmod(glompo_scope.scope, optionflags=doctest.ELLIPSIS)
     assert attempted > 0 and failed == 0
+
+
+def test_the_error_and_the_movie_name_import_no_matplotlib() -> None:
+    code = ("import json, sys\n"
+            "from glompo_scope import MOVIE_NAME, ScopeError\n"
+            "print(json.dumps([MOVIE_NAME, sorted(m for m in sys.modules "
+            "if m.split('.')[0] == 'matplotlib')]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert json.loads(proc.stdout) == ["glompo_optimizer_scope.mp4", []]
+    import glompo_scope
+    import glompo_scope.scope
+
+    assert glompo_scope.ScopeError is glompo_scope.scope.ScopeError
+    assert glompo_scope.GloMPOScope is glompo_scope.scope.GloMPOScope
+
+
+def test_modules_are_small_and_import_no_circle() -> None:
+    """Each module of the package stays readable (< 500 lines), no module-level cycle."""
+    import ast
+    from pathlib import Path
+
+    import glompo_scope
+
+    package = Path(glompo_scope.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in sorted(package.glob("*.py")):
+        text = path.read_text()
+        assert len(text.splitlines()) < 500, f"{path.name} has grown past 500 lines: split it"
+        name = "glompo_scope" if path.stem == "__init__" else f"glompo_scope.{path.stem}"
+        deps: set[str] = set()
+        for node in ast.parse(text).body:  # module level (TYPE_CHECKING blocks excluded)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("glompo_scope"):
+                if node.module == "glompo_scope":
+                    deps |= {f"glompo_scope.{a.name}" for a in node.names}
+                else:
+                    deps.add(str(node.module))
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("glompo_scope")}
+        graph[name] = deps - {name}
+    assert len(graph) >= 8  # the split is in place
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for dep in graph.get(start, ()):
+            if dep == goal or (dep not in seen and reaches(dep, goal, seen | {dep})):
+                return True
+        return False
+
+    cycles = [m for m in graph if reaches(m, m, set())]
+    assert not cycles, f"module-level import cycle through {cycles}"
