@@ -239,3 +239,12 @@ def test_a_long_type_name_is_shortened_to_fit_beside_the_axes() -> None:
     log = make_log({1: np.arange(5.0), 2: np.arange(5.0)}, {1: long_name, 2: "B"})
     labels = texts(by_title(trajectory_figure(log), "optimizer type"))
     assert labels == ["ScipyOptimizer(method='Neld\u2026 (1)", "B (1)"]
+
+
+def test_a_run_of_failed_evaluations_still_gets_its_plots(tmp_path: Path) -> None:
+    log = make_log({1: np.array([np.nan, np.inf, np.nan])}, {1: "A"})
+    written = plot_trajectories(log, tmp_path, {1: "crashed"})
+    assert [p.name for p in written] == ["trajectories.png", "trajectories_best.png"]
+    assert all(p.stat().st_size > 0 for p in written)
+    fig = trajectory_figure(log, end_status={1: "crashed"})
+    assert texts(by_title(fig, "how each optimizer ended")) == ["crashed (1)"]
