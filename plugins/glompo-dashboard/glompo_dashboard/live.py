@@ -8,9 +8,9 @@ registers a :class:`Dashboard` for the run. From Python, register one yourself b
 
     manager = GloMPOManager.new_manager(...)
     dashboard = Dashboard(port=8765)
-    manager._pm.add_observer(dashboard, "dashboard")  # or the plugin manager you passed
+    pm.add_observer(dashboard, "live-dashboard")  # pm: the plugin manager of the run
     manager.start_manager()                           # serves while the run runs
-    manager._pm.remove_observer("dashboard")
+    pm.remove_observer("live-dashboard")
 
 When the run starts, the server starts in a thread of the manager's process, bound to
 127.0.0.1 (``host`` to change it), with a new random token; its URL is logged, printed

@@ -77,6 +77,15 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _first_after(points: list[tuple[int, int, float | None, float | None]],
+                 since: int) -> int:
+    """Index of the first point of version > ``since`` (points are in version order)."""
+    i = len(points)
+    while i > 0 and points[i - 1][0] > since:
+        i -= 1
+    return i
+
+
 class RunState:
     """The run as the dashboard sees it; thread-safe.
 
@@ -125,17 +134,23 @@ class RunState:
         return opt
 
     def batch(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray) -> None:
-        """An iteration batch: one trajectory point, the best points, the counters."""
-        fx = np.asarray(fx, dtype=float).ravel()
-        if fx.size == 0:
+        """An iteration batch: one trajectory point, the best points, the counters.
+
+        Called by the manager's thread once per batch: plain Python on the batch's values
+        (a batch is typically a handful of evaluations), numpy only for a new best point.
+        """
+        values = np.asarray(fx, dtype=float).ravel().tolist()
+        if not values:
             return
-        finite = np.isfinite(fx)
+        finite = [v for v in values if math.isfinite(v)]
+        low = min(finite) if finite else None
+        last_call = int(max(np.asarray(call_ids).ravel().tolist()))
         with self._lock:
             opt = self._get(opt_id)
-            opt.evaluations += int(fx.size)
-            self.failed += int(fx.size - finite.sum())
-            self.f_counter = max(self.f_counter, int(np.max(call_ids)))
-            low = float(np.min(fx[finite])) if finite.any() else None
+            opt.evaluations += len(values)
+            self.failed += len(values) - len(finite)
+            if last_call > self.f_counter:
+                self.f_counter = last_call
             if low is not None and (opt.best_f is None or low < opt.best_f):
                 opt.best_f = low
             version = self._bump()
@@ -144,13 +159,15 @@ class RunState:
                 opt.points.pop()
             opt.provisional = opt.batches % opt.stride != 0
             opt.batches += 1
-            opt.points.append((version, int(np.max(call_ids)), low, opt.best_f))
+            opt.points.append((version, last_call, low, opt.best_f))
             if len(opt.points) > self.max_points:
                 kept = opt.points[:-1] if opt.provisional else opt.points
                 opt.points = kept[::2] + (opt.points[-1:] if opt.provisional else [])
                 opt.stride *= 2
-            if low is not None:
-                self._push_top(opt_id, call_ids, x, fx, finite)
+            if low is not None and (len(self._top) < TOP_N or low < -self._top[0][0]):
+                fx_arr = np.asarray(fx, dtype=float).ravel()
+                self._push_top(opt_id, np.asarray(call_ids).ravel(), x, fx_arr,
+                               np.isfinite(fx_arr))
 
     def _push_top(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray,
                   finite: np.ndarray) -> None:
@@ -215,7 +232,7 @@ class RunState:
             for o in self.optimizers.values():
                 if o.version <= since:
                     continue
-                new = [p for p in o.points if p[0] > since] if since else o.points
+                new = o.points[_first_after(o.points, since):] if since else o.points
                 if new:
                     points[str(o.opt_id)] = {"n": [p[1] for p in new],
                                              "f": [p[2] for p in new],
