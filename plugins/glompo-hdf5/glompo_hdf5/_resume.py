@@ -1,7 +1,7 @@
-"""Opening an existing ``glompo_log.h5``: refusing, checking, keeping aside, truncating.
+"""Opening ``glompo_log.h5``: refusing, checking, keeping aside, truncating, rewriting.
 
-Used by :meth:`glompo_hdf5.FileLogger.open` and :meth:`~glompo_hdf5.FileLogger.
-truncate_after`:
+Used by :meth:`glompo_hdf5.FileLogger.open` (through :func:`open_log`) and
+:meth:`~glompo_hdf5.FileLogger.truncate_after`:
 
 - ``open(path, 'w')`` over an existing file: :func:`refuse_overwrite` lets only an HDF5
   file without evaluations be replaced;
@@ -36,7 +36,7 @@ from glompo_hdf5 import _format as fmt
 from glompo_hdf5._locks import LogLockedError, open_h5
 from glompo_hdf5._schema import TableWriter, new_messages, tables_module, writer_of
 
-__all__ = ["AppendCheck", "adopt_existing", "inspect_for_append", "keep_aside",
+__all__ = ["AppendCheck", "adopt_existing", "inspect_for_append", "keep_aside", "open_log",
            "refuse_overwrite", "rewrite", "rows_beyond", "truncate_tables"]
 
 _log = logging.getLogger("glompo.hdf5")
@@ -130,6 +130,52 @@ def inspect_for_append(path: Path, checksum: str, call_id: int, known: Collectio
             f"checkpoint's is {checksum!r}. Resume in another working_dir, or "
             "move the old glompo_log.h5 away")
     return AppendCheck(compressed=compressed, beyond=beyond)
+
+
+def open_log(path: Path, mode: str, checksum: str, *, call_id: int, known: Collection[int],
+             file_params: Mapping[str, Any]) -> Any:
+    """Open the log file of a run, as :meth:`FileLogger.open <glompo_hdf5.FileLogger.open>`
+    describes.
+
+    ``'w'``: create it (an existing file only if :func:`refuse_overwrite` allows) and
+    store ``checksum`` and the format version. ``'a'``: check it belongs to the run
+    (:func:`inspect_for_append`), keep a copy aside if the resume removes rows, rewrite it
+    uncompressed if a finished run compressed it, and open it for appending.
+
+    Parameters
+    ----------
+    path
+        The log file.
+    mode
+        ``'w'`` or ``'a'``.
+    checksum
+        The run's checksum.
+    call_id
+        The number of evaluations the checkpoint recorded (``'a'``).
+    known
+        The optimizers the checkpoint's in-memory log knows (``'a'``).
+    file_params
+        PyTables parameters of the opened file.
+
+    Returns
+    -------
+    tables.File
+        The open file; nothing is truncated yet (see :func:`adopt_existing`,
+        :func:`truncate_tables`).
+    """
+    if mode == "w":
+        if path.exists():
+            refuse_overwrite(path)
+        h5 = open_h5(path, "w", title="GloMPO optimization log", **file_params)
+        fmt.write_attrs(h5, h5.root, {"checksum": str(checksum),
+                                      "glompo_log_format": fmt.FORMAT_VERSION})
+        return h5
+    found = inspect_for_append(path, checksum, call_id, known)
+    if found.beyond:  # before anything is removed or rewritten
+        keep_aside(path, found.beyond, call_id)
+    if found.compressed:  # closed by a finished run: rewrite it uncompressed
+        rewrite(path, tables_module().Filters(complevel=0))
+    return open_h5(path, "a", **file_params)
 
 
 def keep_aside(path: Path, beyond: int, call_id: int) -> Path:

@@ -58,9 +58,8 @@ import numpy as np
 from glompo_core._fork_safety import allow_in_children, keep_from_children
 from glompo_core.errors import CheckpointingError
 from glompo_core.optimizerlogger import BaseLogger
-from glompo_hdf5 import _format as fmt
 from glompo_hdf5 import _resume
-from glompo_hdf5._locks import open_h5, read_with
+from glompo_hdf5._locks import read_with
 from glompo_hdf5._schema import (
     CHUNK_MAX_BYTES,
     CHUNK_MIN_BYTES,
@@ -307,7 +306,6 @@ class FileLogger(BaseLogger):
         the ``'processes'`` backend) do not inherit it, nor its lock
         (:func:`glompo_core._fork_safety.keep_from_children`).
         """
-        tb = tables_module()
         path = Path(path)
         if mode not in ("w", "a"):
             raise ValueError(f"mode must be 'w' or 'a', got {mode!r}")
@@ -315,20 +313,8 @@ class FileLogger(BaseLogger):
             if self._file is not None:
                 raise RuntimeError(f"the log file {self.path} is already open; close() it "
                                    "first")
-            if mode == "w":
-                if path.exists():
-                    _resume.refuse_overwrite(path)
-                h5 = open_h5(path, "w", title="GloMPO optimization log",
-                             **self._file_params())
-                fmt.write_attrs(h5, h5.root, {"checksum": str(checksum),
-                                              "glompo_log_format": fmt.FORMAT_VERSION})
-            else:
-                found = _resume.inspect_for_append(path, checksum, len(self), self._meta)
-                if found.beyond:  # before anything is removed or rewritten
-                    _resume.keep_aside(path, found.beyond, len(self))
-                if found.compressed:  # closed by a finished run: rewrite it uncompressed
-                    _resume.rewrite(path, tb.Filters(complevel=0))
-                h5 = open_h5(path, "a", **self._file_params())
+            h5 = _resume.open_log(path, mode, checksum, call_id=len(self), known=self._meta,
+                                  file_params=self._file_params())
             self._file, self.path, self.checksum = h5, path.resolve(), str(checksum)
             keep_from_children(self.path)  # forked workers must not hold it (nor its lock)
             self._writers = {}
