@@ -575,8 +575,51 @@ def index_page() -> None:
     write("reference/index.md", "\n".join(lines))
 
 
+# --------------------------------------------------------------- links of the repository
+
+def repository_links() -> None:
+    """Make the links that readers of the repository follow lead to the site's pages.
+
+    Guides and concept pages link to ``reference/README.md#<section>`` (an index of the
+    generated pages and their sources, written by ``docs/reference/make_readme.py``) and
+    to ``plugins/<dist>/README.md``: files of the repository. On the site those become
+    the generated page each section names (its ``Site page:`` line) and the plugin's page.
+    """
+    sys.path.insert(0, str(DOCS / "reference"))
+    from make_readme import site_pages
+
+    pages = site_pages((DOCS / "reference" / "README.md").read_text(encoding="utf-8"))
+    index = re.compile(r"\]\((?P<up>(?:\.\./)*)reference/README\.md(?:#(?P<anchor>[\w-]+))?\)")
+    plugin = re.compile(r"\]\((?P<up>(?:\.\./)+)plugins/(?P<dist>[\w-]+)/README\.md"
+                        r"(?P<anchor>#[\w-]+)?\)")
+    for md in sorted(DOCS.rglob("*.md")):
+        rel = md.relative_to(DOCS).as_posix()
+        if rel.startswith("reference/"):
+            continue
+        to_docs = "../" * rel.count("/")
+
+        def to_page(m: re.Match[str], rel: str = rel) -> str:
+            anchor = m.group("anchor") or "reference-for-readers-of-the-repository"
+            if anchor not in pages:
+                raise ValueError(f"docs/{rel} links to reference/README.md#{anchor}, a section "
+                                 f"that does not exist; the sections are {sorted(pages)}")
+            return f"]({m.group('up')}reference/{pages[anchor]})"
+
+        def to_plugin(m: re.Match[str], to_docs: str = to_docs) -> str:
+            if m.group("up") != to_docs + "../":
+                return m.group(0)
+            return (f"]({to_docs}reference/plugins/{m.group('dist')}.md"
+                    f"{m.group('anchor') or ''})")
+
+        text = md.read_text(encoding="utf-8")
+        new = plugin.sub(to_plugin, index.sub(to_page, text))
+        if new != text:
+            write(rel, new)
+
+
 def main() -> None:
     pm = PluginManager(load_entrypoints=False)
+    repository_links()
     index_page()
     component_pages(pm)
     hook_pages()

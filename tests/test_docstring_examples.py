@@ -187,3 +187,80 @@ def test_the_base_classes_have_runnable_examples() -> None:
                                         BaseSelector, SpawnControl)
                if not has_runnable_example(cls)]
     assert missing == []
+
+
+# --------------------------------------------- the reference, for readers of the repository
+
+DOCS = ROOT / "docs"
+INDEX = DOCS / "reference" / "README.md"
+#: The pages a reader of the repository reads: their links must lead somewhere there.
+DOC_PAGES = [*sorted((DOCS / "concepts").glob("*.md")), *sorted((DOCS / "guides").glob("*.md")),
+             DOCS / "index.md", DOCS / "getting-started.md", INDEX]
+_LINK = re.compile(r"\]\((?!https?://|mailto:)([^)\s]+)\)")
+_FENCE = re.compile(r"^(\s*)```.*?^\1```", flags=re.M | re.S)
+
+
+def _make_readme() -> Any:
+    """``docs/reference/make_readme.py`` as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("make_readme", DOCS / "reference" /
+                                                  "make_readme.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_the_docs_links_resolve_in_the_repository(page: Path) -> None:
+    sections = _make_readme().site_pages(INDEX.read_text(encoding="utf-8"))
+    text = _FENCE.sub("", page.read_text(encoding="utf-8"))
+    broken = []
+    for target in _LINK.findall(text):
+        path, _, anchor = target.partition("#")
+        resolved = (page.parent / path).resolve() if path else page
+        if not resolved.exists():
+            broken.append(f"{target} (no such file: generated pages exist only on the site; "
+                          "link to reference/README.md#<section> instead)")
+        elif resolved == INDEX and page != INDEX and anchor and anchor not in sections:
+            broken.append(f"{target} (no such section of docs/reference/README.md; it has "
+                          f"{sorted(sections)})")
+    assert broken == []
+
+
+def test_the_repository_index_covers_every_reference_page_and_component() -> None:
+    make_readme = _make_readme()
+    text = INDEX.read_text(encoding="utf-8")
+    covered = set(make_readme.site_pages(text).values())
+    pages = {page for _, page in make_readme.reference_nav()}
+    assert len(pages) >= 15
+    hint = "run python docs/reference/make_readme.py"
+    assert sorted(pages - covered) == [], f"reference pages without a section: {hint}"
+    missing = [f"{kind} {name}" for kind, name, _ in _components()
+               if f"| `{name}` |" not in text]
+    assert missing == [], f"components not in docs/reference/README.md: {hint}"
+    from glompo_core import hookspecs
+
+    hooks = [name for name in vars(hookspecs) if name.startswith("glompo_")
+             and inspect.isfunction(getattr(hookspecs, name))]
+    assert [h for h in hooks if f"| `{h}` |" not in text] == [], hint
+
+
+def test_the_repository_index_maps_each_section_to_its_site_page() -> None:
+    make_readme = _make_readme()
+    readme = "# Top\n\nSite page: `index.md`.\n\n## Run-file keys\n\nSite page: `run-file.md`.\n"
+    assert make_readme.site_pages(readme) == {"top": "index.md", "run-file-keys": "run-file.md"}
+    assert make_readme.slug("MinimizeResult and Result") == "minimizeresult-and-result"
+    assert make_readme.slug("Selectors and spawn controls") == "selectors-and-spawn-controls"
+
+
+def test_the_plugin_guide_lists_every_hook_and_the_kits_entry_points() -> None:
+    from glompo_core import hookspecs
+
+    guide = (DOCS / "guides" / "writing-a-plugin.md").read_text(encoding="utf-8")
+    hooks = [name for name in vars(hookspecs) if name.startswith("glompo_")
+             and inspect.isfunction(getattr(hookspecs, name))]
+    assert len(hooks) >= 20
+    assert [h for h in hooks if f"`{h}" not in guide] == []
+    entry_points = ("parametrize_with_checks", "check_optimizer", "ALL_CHECKS",
+                    "parametrize_with_component_checks", "check_component", "COMPONENT_CHECKS")
+    assert [e for e in entry_points if f"`{e}" not in guide] == []
