@@ -317,7 +317,8 @@ def adapt_run_file(path: str | Path, dim: int, budget: int, sigma0_fraction: flo
     """The ``opt_selector`` of a run file for a bbob problem of dimension ``dim``.
 
     Every ``sigma0`` becomes ``sigma0_fraction`` x the box width (10); per-optimizer
-    budgets scale with ``budget`` / the file's ``fmax`` (as :mod:`benchmarks.quality`).
+    budgets scale with ``budget`` / the file's ``fmax`` (as :mod:`benchmarks.quality`); a
+    selector's own ``budget`` (the run's, e.g. CMAPopulationSelector's) becomes ``budget``.
 
     Raises
     ------
@@ -331,6 +332,9 @@ def adapt_run_file(path: str | Path, dim: int, budget: int, sigma0_fraction: flo
         raise SystemExit(f"{path}: a run file with an opt_selector is needed for --methods")
     fmax = _find_fmax(data.get("exit_conditions"))
     selector = adapt_selector(data["opt_selector"], 1.0, budget / fmax if fmax else 1.0)
+    for conf in selector.values():
+        if isinstance(conf, dict) and isinstance(conf.get("budget"), (int, float)):
+            conf["budget"] = budget  # a selector told the run's budget (CMAPopulationSelector)
     for conf in selector.values():
         for opt in (conf or {}).get("avail_opts", []):
             for spec in (opt.values() if isinstance(opt, dict) else ()):
@@ -397,9 +401,10 @@ def execute(spec: RunSpec) -> RunResult:
         cwd = os.getcwd()
         os.chdir(tmp)  # cocoex writes to ./exdata/<result_folder>
         try:
-            suite = cocoex.Suite("bbob", "", f"dimensions:{spec.dim} "
-                                 f"function_indices:{spec.function} "
-                                 f"instance_indices:{spec.instance}")
+            # the instance by its number (the suite's default list, 1-5 and 71-80 in
+            # recent cocoex, lacks 6-70: the tuning instances)
+            suite = cocoex.Suite("bbob", f"instances: {spec.instance}",
+                                 f"dimensions:{spec.dim} function_indices:{spec.function}")
             observer = cocoex.Observer("bbob", f"result_folder: {spec.run_id} "
                                        f"algorithm_name: {spec.method}")
             problem = suite.get_problem_by_function_dimension_instance(

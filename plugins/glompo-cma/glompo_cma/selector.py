@@ -100,9 +100,11 @@ class CMAPopulationSelector(BaseSelector):
         At most one optimizer: :class:`~glompo_cma.CMAOptimizer` (or a subclass, or its
         name) with the ``init`` and ``call`` arguments shared by every run (default
         ``CMAOptimizer`` with no arguments). Its ``popsize`` (if given) is ``popsize0``,
-        else it is CMAOptimizer's default (``workers`` if > 1, else
-        ``4 + int(3 * ln(d))``). The base step size is its ``sigma_rel`` or ``sigma0``;
-        if it gives neither, ``sigma_rel = 0.2`` (:data:`DEFAULT_SIGMA_REL`).
+        else pycma's default ``4 + int(3 * ln(d))``, or ``workers`` if that is larger
+        (an optimizer of several workers evaluates its population in parallel;
+        ``max_jobs // workers`` runs go on at once). The base step size is its
+        ``sigma_rel`` or ``sigma0``; if it gives neither, ``sigma_rel = 0.2``
+        (:data:`DEFAULT_SIGMA_REL`).
     bipop
         True (or 1): BIPOP, equal budgets for both regimes; a number r > 0: small runs
         while ``s < r * max(1, l)``; False (or 0): IPOP, no small runs.
@@ -112,9 +114,9 @@ class CMAPopulationSelector(BaseSelector):
         Generations a large run's budget share must allow (an integer >= 1). Default:
         ``10 * d``.
     budget
-        The run's evaluation budget. None: derived from the run's exit conditions by
-        :func:`glompo_core.budget.run_budget` when the manager's view has
-        ``exit_conditions``; with no budget known, large populations are not capped.
+        The run's evaluation budget. None: the manager's ``run_budget`` (the ``fmax`` of
+        the MaxFuncCalls that ends the run, :func:`glompo_core.budget.run_budget`); with
+        no budget known, large populations are not capped.
     allow_spawn
         Optional :class:`~glompo_core.selectors.SpawnControl` (or list of them).
     plugin_manager
@@ -203,24 +205,44 @@ class CMAPopulationSelector(BaseSelector):
         return totals
 
     def popsize0(self, n_parms: int) -> int:
-        """The default population: the optimizer's ``popsize``, else CMAOptimizer's rule."""
+        """The default population: the optimizer's ``popsize``, else pycma's default.
+
+        pycma's default is ``4 + int(3 ln d)``; an optimizer of several ``workers`` gets at
+        least one point per worker.
+        """
         init = self.avail_opts[0][1]
         if init.get("popsize") is not None:
             return int(init["popsize"])
         workers = int(init.get("workers", 1))
-        return workers if workers > 1 else 4 + int(3 * math.log(n_parms))
+        return max(workers, 4 + int(3 * math.log(n_parms)))
+
+    def run_budget(self, manager: ManagerView) -> int | None:
+        """The run's evaluation budget: ``budget`` if given, else the manager's.
+
+        The manager's is its view's ``run_budget`` (the ``fmax`` of the MaxFuncCalls that
+        ends the run, :func:`glompo_core.budget.run_budget`); a view without one (an
+        older manager, a stand-in) is asked for its ``exit_conditions``. None: no number
+        of evaluations ends the run.
+        """
+        if self.budget is not None:
+            return self.budget
+        found = getattr(manager, "run_budget", None)
+        if found is not None:
+            return int(found)
+        return run_budget(getattr(manager, "exit_conditions", None))
 
     def _share(self, manager: ManagerView, workers: int) -> int | None:
         """One optimizer's share of what the run has left (None if no budget is known)."""
-        exit_conditions = MaxFuncCalls(fmax=self.budget) if self.budget is not None else \
-            getattr(manager, "exit_conditions", None)
-        if run_budget(exit_conditions) is None:
+        budget = self.run_budget(manager)
+        if budget is None:
             if not self._warned_no_budget:
                 self._warned_no_budget = True
                 self.logger.info("CMAPopulationSelector: the run's budget is not known (give "
-                                 "budget=...); large populations are not capped")
+                                 "budget=... or end the run with MaxFuncCalls); large "
+                                 "populations are not capped")
             return None
-        return optimizer_budget(exit_conditions, manager.f_counter, manager.max_jobs, workers)
+        return optimizer_budget(MaxFuncCalls(fmax=budget), manager.f_counter,
+                                manager.max_jobs, workers)
 
     # -- the rule -------------------------------------------------------------------------
     def _regime(self, spent: dict[str, int]) -> str:

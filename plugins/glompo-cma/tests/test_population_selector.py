@@ -204,6 +204,18 @@ def test_the_budget_comes_from_the_views_exit_conditions() -> None:
     assert [start(selector, view)["popsize"] for _ in range(4)] == [10, 20, 40, 50]
 
 
+def test_the_budget_comes_from_the_views_run_budget() -> None:
+    view = FakeManagerView(bounds=[(-5.0, 5.0)] * 10, max_jobs=4)
+    view.run_budget = 20_000  # what the manager's view reports
+    selector = seeded(bipop=False)
+    assert selector.run_budget(view) == 20_000
+    assert [start(selector, view)["popsize"] for _ in range(4)] == [10, 20, 40, 50]
+    uncapped = seeded(bipop=False)
+    view.run_budget = None
+    assert uncapped.run_budget(view) is None
+    assert [start(uncapped, view)["popsize"] for _ in range(4)] == [10, 20, 40, 80]
+
+
 def test_the_proposal_stays_the_same_until_it_is_started() -> None:
     selector = seeded((CMAOptimizer, {"workers": 2, "verbose": False}))
     view = view10()
@@ -213,6 +225,7 @@ def test_the_proposal_stays_the_same_until_it_is_started() -> None:
     spend(view, 2, 10)
     assert selector.select_optimizer(view, view.opt_log, 1) is None  # needs two slots
     first = selector._pending
+    assert first is not None
     assert selector.select_optimizer(view, view.opt_log, 1) is None
     assert selector._pending is first
     init = start(selector, view, slots=2)
@@ -238,7 +251,9 @@ def test_a_seeded_selector_repeats_its_choices() -> None:
 
 def test_a_rastrigin_run_grows_its_populations_and_spends_the_exact_budget(
         tmp_path: Path) -> None:
-    selector = CMAPopulationSelector(QUIET)
+    # min_generations=1: a large run's cap is its whole budget share (>= 32 until the
+    # last few hundred evaluations), so the second large run doubles
+    selector = CMAPopulationSelector(QUIET, min_generations=1)
     manager = GloMPOManager.new_manager(
         task=Rastrigin(dims=5), bounds=None, opt_selector=selector,
         working_dir=tmp_path / "run", max_jobs=2, backend="threads",
@@ -283,6 +298,7 @@ def test_a_checkpointed_run_resumes_to_the_same_starts_and_result(tmp_path: Path
                                          working_dir=tmp_path / "resumed")
     assert resumed.f_counter < 3000
     resumed.start_manager()
+    assert isinstance(resumed.opt_selector, CMAPopulationSelector)
     assert resumed.opt_selector.starts == selector.starts
     assert (resumed.f_counter, resumed.o_counter) == (plain.f_counter, plain.o_counter)
     assert resumed.result.fx == plain.result.fx
