@@ -264,3 +264,19 @@ def test_the_plugin_guide_lists_every_hook_and_the_kits_entry_points() -> None:
     entry_points = ("parametrize_with_checks", "check_optimizer", "ALL_CHECKS",
                     "parametrize_with_component_checks", "check_component", "COMPONENT_CHECKS")
     assert [e for e in entry_points if f"`{e}" not in guide] == []
+
+
+_MARKDOWN = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md",
+             *sorted((ROOT / "plugins").glob("*/README.md"))]
+
+
+@pytest.mark.parametrize("page", [p for p in _MARKDOWN if ">>>" in p.read_text(encoding="utf-8")],
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_docs_interactive_examples_run(page: Path) -> None:
+    # a code fence right after an expected output would be read as part of it
+    text = re.sub(r"^[ \t]*```.*$", "", page.read_text(encoding="utf-8"), flags=re.M)
+    test = doctest.DocTestParser().get_doctest(text, {}, page.name, str(page), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    failures: list[str] = []
+    result = runner.run(test, out=failures.append)
+    assert result.attempted > 0 and result.failed == 0, "".join(failures)
