@@ -8,7 +8,9 @@ A condition remembers its last truth value, and prints as the expression it is::
     'MaxFuncCalls(fmax=100) | MaxSeconds(session_max=60, overall_max=None)'
 
 Combinations evaluate lazily, left to right: in ``a | b`` the right side is not
-called when ``a`` is True, and in ``a & b`` not when ``a`` is False.
+called when ``a`` is True, and in ``a & b`` not when ``a`` is False. Exit conditions
+also say how close they are (``progress``): ``a | b`` the largest of its parts', ``a & b``
+the smallest.
 """
 
 from __future__ import annotations

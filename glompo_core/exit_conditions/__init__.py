@@ -1,6 +1,14 @@
 """Exit conditions: when the whole run ends.
 
-Combine them with ``&`` and ``|``; each reads a read-only view of the manager.
+Combine them with ``&`` and ``|``; each reads a read-only view of the manager, and
+tells how close it is with ``progress(manager)`` (a fraction, or None: cannot tell)::
+
+    >>> from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds
+    >>> from glompo_core.testing import FakeManagerView
+    >>> cond = MaxFuncCalls(fmax=1000) | MaxSeconds(overall_max=60)
+    >>> cond(FakeManagerView(f_counter=400, t_used=15.0)), cond.progress(
+    ...     FakeManagerView(f_counter=400, t_used=15.0))
+    (False, 0.4)
 """
 
 from glompo_core.exit_conditions._kills_after_convergence import KillsAfterConvergence
