@@ -584,9 +584,12 @@ def repository_links() -> None:
     generated pages and their sources, written by ``docs/reference/make_readme.py``) and
     to ``plugins/<dist>/README.md``: files of the repository. On the site those become
     the generated page each section names (its ``Site page:`` line) and the plugin's page.
+    The definitions ending a page, which make its API links (``[name][glompo_core.x.Y]``)
+    lead to the index in the repository, are removed: on the site mkdocs-autorefs
+    resolves those links to the API pages.
     """
     sys.path.insert(0, str(DOCS / "reference"))
-    from make_readme import site_pages
+    from make_readme import LINK_BLOCK, site_pages
 
     pages = site_pages((DOCS / "reference" / "README.md").read_text(encoding="utf-8"))
     index = re.compile(r"\]\((?P<up>(?:\.\./)*)reference/README\.md(?:#(?P<anchor>[\w-]+))?\)")
@@ -612,7 +615,9 @@ def repository_links() -> None:
                     f"{m.group('anchor') or ''})")
 
         text = md.read_text(encoding="utf-8")
-        new = plugin.sub(to_plugin, index.sub(to_page, text))
+        # the page's link definitions for the repository: autorefs resolve them on the site
+        new = text.split("\n" + LINK_BLOCK)[0].rstrip("\n") + "\n"
+        new = plugin.sub(to_plugin, index.sub(to_page, new))
         if new != text:
             write(rel, new)
 

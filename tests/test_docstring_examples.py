@@ -227,6 +227,35 @@ def test_the_docs_links_resolve_in_the_repository(page: Path) -> None:
     assert broken == []
 
 
+@pytest.mark.parametrize("page", DOC_PAGES[:-1], ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_the_docs_api_links_lead_somewhere_in_the_repository(page: Path) -> None:
+    """``[name][glompo_core.x.Y]`` (mkdocs-autorefs on the site) needs a definition for
+    GitHub: the block make_readme.py writes at the end of the page, up to date."""
+    make_readme = _make_readme()
+    text = page.read_text(encoding="utf-8")
+    up = "../" * len(page.relative_to(DOCS).parts[:-1])
+    assert make_readme.with_link_block(text, f"{up}reference/") == text, (
+        "the page's link definitions are not up to date: run python "
+        "docs/reference/make_readme.py")
+    sections = make_readme.site_pages(INDEX.read_text(encoding="utf-8"))
+    for identifier, section in re.findall(r"^\[(glompo_[\w.]+)\]: \S+README\.md#([\w-]+)$",
+                                          text, flags=re.M):
+        assert section in sections, identifier
+
+
+def test_the_link_block_is_rewritten_not_appended_twice() -> None:
+    make_readme = _make_readme()
+    page = "See [`Result`][glompo_core.result.Result].\n"
+    once = make_readme.with_link_block(page, "../reference/")
+    assert once.endswith("[glompo_core.result.Result]: "
+                         "../reference/README.md#minimizeresult-and-result\n")
+    assert make_readme.with_link_block(once, "../reference/") == once
+    assert make_readme.with_link_block("No API link.\n", "../reference/") == "No API link.\n"
+    with pytest.raises(ValueError, match=re.escape("no section of docs/reference/README.md "
+                                                   "for glompo_core.nowhere.Thing")):
+        make_readme.with_link_block("[x][glompo_core.nowhere.Thing]\n", "")
+
+
 def test_the_repository_index_covers_every_reference_page_and_component() -> None:
     make_readme = _make_readme()
     text = INDEX.read_text(encoding="utf-8")

@@ -13,7 +13,12 @@ on the site, a link to ``reference/README.md#<section>`` becomes a link to that 
 Guides and concept pages therefore link to this index, and both readers land in the
 right place.
 
-Run it after adding a module, a component or a reference page (a test says when)::
+It also ends each hand-written page with the definitions that make its
+``[name][glompo_core.x.Y]`` links (resolved by mkdocs-autorefs on the site) lead to the
+right section here for a reader of the repository.
+
+Run it after adding a module, a component, a reference page or an API link (a test says
+when)::
 
     python docs/reference/make_readme.py
 """
@@ -82,6 +87,72 @@ OTHER_PAGES: dict[str, tuple[tuple[str, ...], str]] = {
                        "structural types a plugin can implement, GloMPO's errors"),
     "First-party plugins": (("plugins/",), "the README of every first-party plugin"),
 }
+
+
+#: Module (or package) of an API object -> the section of this index it belongs to.
+SECTION_OF_MODULE: dict[str, str] = {
+    "glompo_core.backends": "backends",
+    "glompo_core.budget": "budgets",
+    "glompo_core.checkpointing": "checkpointingcontrol",
+    "glompo_core.errors": "plugin-manager",
+    "glompo_core.exit_conditions": "exit-conditions",
+    "glompo_core.generators": "generators",
+    "glompo_core.hookspecs": "hooks",
+    "glompo_core.manager": "glompomanager",
+    "glompo_core.optimizerlogger": "baselogger",
+    "glompo_core.optimizers": "optimizers",
+    "glompo_core.optimizers.baseoptimizer": "baseoptimizer",
+    "glompo_core.plugins": "plugin-manager",
+    "glompo_core.protocols": "plugin-manager",
+    "glompo_core.result": "minimizeresult-and-result",
+    "glompo_core.runfile": "run-file-keys",
+    "glompo_core.selectors": "selectors-and-spawn-controls",
+    "glompo_core.stoppers": "stoppers",
+    "glompo_core.testing": "conformance-kit",
+}
+#: First line of the block of link definitions at the end of a page (see :func:`with_link_block`).
+LINK_BLOCK = ("<!-- Where the API names above lead a reader of the repository (written by "
+              "docs/reference/make_readme.py; on the site they lead to the API pages). -->")
+_AUTOREF = re.compile(r"\]\[(glompo_\w+(?:\.\w+)+)\]")
+
+
+def section_of(identifier: str) -> str | None:
+    """The section of this index documenting ``identifier`` (longest module prefix)."""
+    parts = identifier.split(".")
+    for n in range(len(parts), 0, -1):
+        section = SECTION_OF_MODULE.get(".".join(parts[:n]))
+        if section is not None:
+            return section
+    return None
+
+
+def with_link_block(text: str, to_reference: str) -> str:
+    """``text`` with a block defining where each ``[name][glompo_core.x.Y]`` link leads.
+
+    On the site, mkdocs-autorefs resolves those links to the API pages (``docs/gen_pages.py``
+    removes the block there); in the repository, where they would show as bare brackets,
+    the block makes each a link to its section of this index. ``to_reference`` is the
+    relative path from the page to ``docs/reference/``.
+    """
+    body = text.split("\n" + LINK_BLOCK)[0].rstrip("\n") + "\n"
+    identifiers = sorted(set(_AUTOREF.findall(body)))
+    if not identifiers:
+        return body
+    lines = []
+    for identifier in identifiers:
+        section = section_of(identifier)
+        if section is None:
+            raise ValueError(f"no section of docs/reference/README.md for {identifier}: add "
+                             "its module to SECTION_OF_MODULE in docs/reference/make_readme.py")
+        lines.append(f"[{identifier}]: {to_reference}README.md#{section}")
+    return body + "\n" + LINK_BLOCK + "\n" + "\n".join(lines) + "\n"
+
+
+def doc_pages() -> list[Path]:
+    """The hand-written pages of the documentation (not the reference)."""
+    docs = HERE.parent
+    return [*sorted(docs.glob("*.md")), *sorted((docs / "concepts").glob("*.md")),
+            *sorted((docs / "guides").glob("*.md"))]
 
 
 def slug(title: str) -> str:
@@ -294,6 +365,12 @@ def site_pages(readme: str) -> dict[str, str]:
 
 def main() -> None:
     (HERE / "README.md").write_text(render(), encoding="utf-8")
+    for page in doc_pages():
+        text = page.read_text(encoding="utf-8")
+        up = "../" * len(page.relative_to(HERE.parent).parts[:-1])
+        new = with_link_block(text, f"{up}reference/")
+        if new != text:
+            page.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":
