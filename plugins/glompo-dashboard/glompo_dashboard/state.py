@@ -77,6 +77,12 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _workers(opt: OptimizerState) -> int:
+    """The workers an optimizer holds (its ``workers`` setting, 1 by default)."""
+    value = opt.settings.get("workers", 1) if isinstance(opt.settings, dict) else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
 def _first_after(points: list[tuple[int, int, float | None, float | None]],
                  since: int) -> int:
     """Index of the first point of version > ``since`` (points are in version order)."""
@@ -246,7 +252,9 @@ class RunState:
                         "best": self.best,
                         "optimizers": len(self.optimizers),
                         "running": sum(o.status == "running"
-                                       for o in self.optimizers.values())},
+                                       for o in self.optimizers.values()),
+                        "workers_held": sum(_workers(o) for o in self.optimizers.values()
+                                            if o.status == "running")},
                 "top": [{"fx": _num(-t[0]), "call_id": t[1], "opt_id": t[2],
                          "x": [_num(v) for v in t[3]]} for t in top],
             }

@@ -117,6 +117,7 @@ def test_screenshot_of_the_live_page(page: Any, tmp_path: Path) -> None:
         if pm.has("optimizer", name):
             optimizers.append(name)
     run = LiveRun(tmp_path / "run", delay=0.003, max_jobs=4, optimizers=optimizers, pm=pm,
+                  fmax=60_000,
                   dims=4, stoppers=BestUnmoving(calls=300, tol=0.01)).start()
     shot = tmp_path / "dashboard.png"
     try:

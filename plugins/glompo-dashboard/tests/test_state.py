@@ -42,6 +42,9 @@ def test_a_delta_holds_only_what_changed() -> None:
     assert full["optimizers"][0]["settings"]["sigma"] == 0.5
     assert isinstance(full["optimizers"][0]["settings"]["array"], str)  # shortened
     assert state.delta(state.version)["optimizers"] == []
+    assert full["run"]["workers_held"] == 1  # optimizer 2 converged; 1 holds its one worker
+    state.optimizer_started(3, "C", {"workers": 4})
+    assert state.snapshot()["run"]["workers_held"] == 5
 
 
 def test_the_top_points_are_the_lowest_values_seen() -> None:

@@ -60,7 +60,8 @@ function renderRun() {
   const live = model.mode === "live" && r.status === "running";
   for (const b of document.querySelectorAll("button.control")) b.disabled = !live;
   const busy = r.workers_busy !== undefined && r.workers_busy !== null
-    ? `${r.workers_busy} of ${fmt(r.max_jobs)}` : `n/a (max_jobs ${fmt(r.max_jobs)})`;
+    ? `${r.workers_busy} of ${fmt(r.max_jobs)}`
+    : `${fmt(r.workers_held)} of ${fmt(r.max_jobs)} (held by running optimizers)`;
   const facts = [
     ["evaluations", fmt(Math.max(r.f_counter || 0, r.f_counter_manager || 0))],
     ["evaluations/s", fmt(r.evals_per_s, 3)],
