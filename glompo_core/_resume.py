@@ -226,31 +226,7 @@ def load(m: GloMPOManager, path: str | os.PathLike[str],
     if len(m.opt_session_ends) < len(m.opt_session_starts):
         m.opt_session_ends.append(state["session_end"])
     m.opt_log = log_cls.checkpoint_load(tmp / "log")
-    # overrides
-    for key, value in glompo_kwargs.items():
-        if key == "working_dir":
-            m.working_dir = Path(value).resolve()
-        elif key == "max_jobs":
-            m.max_jobs = checks.check_max_jobs(value)
-        elif key in ("exit_conditions", "stoppers"):
-            kind = "exit_condition" if key == "exit_conditions" else "stopper"
-            setattr(m, key, checks.resolve_condition(value, kind, m._pm, m.bounds))
-        elif key == "backend_kwargs":
-            m._backend_kwargs = dict(value or {})
-        elif key == "checkpoint_control":
-            m.checkpoint_control = checks.check_checkpoint_control(value)
-        elif key == "summary_files":
-            m.summary_files = checks.check_summary_files(value, m._pm)
-        elif key in m._STATE_ATTRS and not key.startswith("_") and key not in (
-                "f_counter", "o_counter", "checksum", "result", "n_parms", "seed",
-                "bounds", "proc_backend", "allow_forced_terminations"):
-            setattr(m, key, value)
-        else:
-            raise ValueError(f"{key!r} cannot be set when resuming a checkpoint")
-    backend = glompo_kwargs.get("backend", m.backend)
-    m.backend = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
-    m._backend_obj = checks.resolve_backend(backend, m._backend_kwargs, m._pm)
-    m.proc_backend = m.backend not in ("threads",)
+    _apply_overrides(m, glompo_kwargs)
     m.scope = None
     m._scope_state = tmp / "scope" if (tmp / "scope").is_dir() else None
     m._wire(done=m.f_counter)
@@ -265,6 +241,25 @@ def load(m: GloMPOManager, path: str | os.PathLike[str],
     m._is_initialised = True
     m.logger.info("loaded checkpoint %s: f_counter=%d, %d optimizers to resume",
                   path, m.f_counter, len(m._restore))
+
+
+def _apply_overrides(m: GloMPOManager, overrides: dict[str, Any]) -> None:
+    """Check the settings a resume changes by their rules (glompo_core.settings); rebuild
+    the backend (its objects are not saved) and what follows from the settings."""
+    from glompo_core.settings import RunSettings, resume_overrides, setting_infos
+
+    allowed = resume_overrides()
+    for key in overrides:
+        if key not in allowed:
+            raise ValueError(f"{key!r} cannot be set when resuming a checkpoint")
+    infos = {info.name: info for info in setting_infos()}
+    known = {name: getattr(m, info.attr, info.default) for name, info in infos.items()}
+    names = (*overrides, *(() if "backend" in overrides else ("backend",)))
+    values, m._backend_obj = RunSettings.checked({**known, **overrides}, m._pm, only=names,
+                                                 known=known)
+    for name in names:
+        setattr(m, infos[name].attr, values[name])
+    m._derive_settings()
 
 
 def _warn_if_not_beside(m: GloMPOManager, path: Path, manifest: dict[str, Any]) -> None:

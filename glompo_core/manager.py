@@ -32,14 +32,14 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from glompo_core import _resume
-from glompo_core._evaluation import TASK_ERROR_MODES, EvaluationError, FailureTally
+from glompo_core._evaluation import EvaluationError, FailureTally
 from glompo_core._portfolio import DefaultPortfolio
 from glompo_core._slot import OptRecord, build_slot, run_minimize
 from glompo_core._workdir import WorkingDirLock
@@ -50,7 +50,13 @@ from glompo_core.optimizers.baseoptimizer import ManagerMessage, Signal
 from glompo_core.plugins import PluginManager, get_plugin_manager
 from glompo_core.printstreams import PrintStreamRouter
 from glompo_core.result import Result
+from glompo_core.settings import RunSettings, setting_infos
 from glompo_core.status import run_time
+
+if TYPE_CHECKING:
+    from glompo_core._combinable import Combinable
+    from glompo_core.checkpointing import CheckpointingControl
+    from glompo_core.protocols import Backend, ExitCondition, Generator, Selector, Stopper
 
 __all__ = ["GloMPOManager"]
 
@@ -138,6 +144,43 @@ class GloMPOManager:
     >>> result = manager.start_manager()  # doctest: +SKIP
     """
 
+    # The run's settings, checked (set by setup() or load_checkpoint() from the one table
+    # of settings, glompo_core.settings.RunSettings, where each is documented).
+    task: Any
+    bounds: np.ndarray
+    opt_selector: Selector
+    working_dir: Path
+    overwrite_existing: bool
+    max_jobs: int
+    backend: str
+    exit_conditions: Combinable | None
+    x0_generator: Generator
+    stoppers: Combinable | None
+    share_best_solutions: bool
+    stopcheck_interval: int
+    apply_stoppers_to_best: bool
+    status_interval: float
+    checkpoint_control: CheckpointingControl | None
+    summary_files: int
+    is_log_detailed: bool
+    force_terminations_after: float
+    aggressive_stop: bool
+    end_timeout: float
+    split_printstreams: bool
+    visualisation: bool
+    visualisation_args: dict[str, Any]
+    seed: int | None
+    _backend_kwargs: dict[str, Any]
+    task_errors: str
+    task_retries: int
+    max_failures_in_a_row: int
+    max_crashes_in_a_row: int
+    # ... and what follows from them (_derive_settings)
+    n_parms: int
+    allow_forced_terminations: bool
+    proc_backend: bool
+    _backend_obj: Backend
+
     def __init__(self) -> None:
         self._is_initialised = False
         self.logger = logging.getLogger("glompo.manager")
@@ -165,7 +208,7 @@ class GloMPOManager:
         self.exit_reason: str | None = None
         self.spawning_opts = True
         self.checksum = ""
-        self.checkpoint_control: Any = None
+        self.checkpoint_control = None
         self._opts: dict[int, OptRecord] = {}
         self._restore: list[dict[str, Any]] = []  # optimizers to resume (load_checkpoint)
         self._checkpoint_dir: Any = None  # the unpacked checkpoint (a TemporaryDirectory)
@@ -215,19 +258,19 @@ class GloMPOManager:
         self,
         task: Callable[[Sequence[float]], float] | str,
         bounds: Sequence[tuple[float, float]] | None,
-        opt_selector: Any,
+        opt_selector: Selector,
         working_dir: str | os.PathLike[str] = ".",
         overwrite_existing: bool = False,
         max_jobs: int | None = None,
-        backend: str | Any = "processes",
-        exit_conditions: Any = None,
-        x0_generator: Any = None,
-        stoppers: Any = None,
+        backend: str | Backend = "processes",
+        exit_conditions: ExitCondition | str | None = None,
+        x0_generator: Generator | str | None = None,
+        stoppers: Stopper | str | None = None,
         share_best_solutions: bool = False,
         stopcheck_interval: int = 100,
         apply_stoppers_to_best: bool = False,
         status_interval: float = 600,
-        checkpoint_control: Any = None,
+        checkpoint_control: CheckpointingControl | Mapping[str, Any] | None = None,
         summary_files: int = 0,
         is_log_detailed: bool = False,
         force_terminations_after: float = -1,
@@ -352,61 +395,19 @@ class GloMPOManager:
         FileExistsError
             ``working_dir`` holds results of an earlier run and not ``overwrite_existing``.
         """
+        arguments = dict(locals())  # first: the arguments only
         if self._is_initialised:
             raise GloMPOError("this manager is already initialised; create a new one")
         from glompo_core import _setup_checks as checks
 
         self._pm = plugin_manager or get_plugin_manager()
-        self.task = checks.resolve_task(task, self._pm)
-        self.bounds = checks.check_bounds(bounds, self.task)
-        self.n_parms = len(self.bounds)
-        self.opt_selector = checks.check_selector(opt_selector, self._pm)
-        self.max_jobs = checks.check_max_jobs(max_jobs)
-        self.backend = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
-        self._backend_obj = checks.resolve_backend(backend, backend_kwargs, self._pm)
-        self.exit_conditions = checks.resolve_condition(
-            exit_conditions, "exit_condition", self._pm, self.bounds,
-            default="MaxSeconds(session_max=86400)")
-        self.stoppers = checks.resolve_condition(stoppers, "stopper", self._pm, self.bounds)
-        self.x0_generator = checks.resolve_generator(x0_generator, self._pm)
-        self.share_best_solutions = bool(share_best_solutions)
-        self.stopcheck_interval = checks.positive_int(stopcheck_interval, "stopcheck_interval")
-        self.apply_stoppers_to_best = bool(apply_stoppers_to_best)
-        self.status_interval = checks.positive_number(status_interval, "status_interval")
-        self.checkpoint_control = checks.check_checkpoint_control(checkpoint_control)
-        self._backend_kwargs = dict(backend_kwargs or {})
-        self.summary_files = checks.check_summary_files(summary_files, self._pm)
-        self.is_log_detailed = bool(is_log_detailed)
-        if self.is_log_detailed and not callable(getattr(self.task, "detailed_call", None)):
-            raise TypeError("is_log_detailed=True needs a task with a detailed_call(x) method "
-                            "returning (fx, extra1, ...)")
-        self.task_errors = checks.one_of(task_errors, "task_errors", TASK_ERROR_MODES)
-        self.task_retries = checks.non_negative_int(task_retries, "task_retries")
-        self.max_failures_in_a_row = checks.non_negative_int(max_failures_in_a_row,
-                                                             "max_failures_in_a_row")
-        self.max_crashes_in_a_row = checks.non_negative_int(max_crashes_in_a_row,
-                                                            "max_crashes_in_a_row")
-        self.force_terminations_after = float(force_terminations_after)
-        self.allow_forced_terminations = self.force_terminations_after > 0
-        self.aggressive_stop = bool(aggressive_stop)
-        self.proc_backend = self.backend not in ("threads",)
-        if end_timeout is None:
-            end_timeout = 10.0 if self.proc_backend else float("inf")
-        self.end_timeout = float(end_timeout)
-        self.split_printstreams = bool(split_printstreams)
-        self.seed = checks.check_seed(seed)
-        self.visualisation = bool(visualisation)
-        self.visualisation_args = dict(visualisation_args or {})
-        if self.visualisation and not self._pm.has_visualisation():
-            from glompo_core._install import install_hint
-            from glompo_core.errors import UnknownComponentError
-
-            raise UnknownComponentError("visualisation=True needs the glompo-scope plugin, "
-                                        "which is not installed: "
-                                        + install_hint("glompo-scope"))
+        # every setting is checked by its rule in glompo_core.settings (one table)
+        values, self._backend_obj = RunSettings.checked(
+            {info.name: arguments[info.name] for info in setting_infos()}, self._pm)
+        for info in setting_infos():
+            setattr(self, info.attr, values[info.name])
+        self._derive_settings()
         self.scope: Any = None
-        self.overwrite_existing = bool(overwrite_existing)
-        self.working_dir = Path(working_dir).resolve()
         self.checksum = checks.make_checksum()
 
         self._seed_components()
@@ -422,6 +423,12 @@ class GloMPOManager:
         self.logger.info("manager set up: %d parameters, max_jobs=%d, backend=%s, seed=%s",
                          self.n_parms, self.max_jobs, self.backend, self.seed)
 
+    def _derive_settings(self) -> None:
+        """The attributes that follow from the settings (after setup() or a resume's overrides)."""
+        self.n_parms = len(self.bounds)
+        self.allow_forced_terminations = self.force_terminations_after > 0
+        self.proc_backend = self.backend not in ("threads",)
+
     def _wire(self, done: int) -> None:
         """Make the lock, the event queue, the view and the slots' callbacks."""
         self._lock = threading.RLock()
@@ -431,7 +438,8 @@ class GloMPOManager:
         self._callbacks = _SlotCallbacks(self)
 
     def _seed_components(self) -> None:
-        for i, comp in enumerate((self.x0_generator, self.opt_selector)):
+        components: tuple[Any, ...] = (self.x0_generator, self.opt_selector)
+        for i, comp in enumerate(components):
             if callable(getattr(comp, "set_seed", None)):
                 comp.set_seed(_child_seed(self.seed, 0, i))
         if self.stoppers is not None:
@@ -702,7 +710,7 @@ class GloMPOManager:
                         self._request_exit("the selector's optimizers need more workers than "
                                            f"max_jobs={self.max_jobs}; nothing can start")
                     return
-                cls, init, call = choice
+                cls, init, call = cast("tuple[type, dict[str, Any], dict[str, Any]]", choice)
                 self._start_optimizer(cls, dict(init), dict(call))
         finally:
             self._gate = None
@@ -1141,19 +1149,16 @@ class GloMPOManager:
         }
 
     # --------------------------------------------------------------------- checkpoints
+    #: What a checkpoint saves: the run's state (counters, histories, the result) and
+    #: every setting but the task (saved apart), by its attribute (glompo_core.settings).
     _STATE_ATTRS = (
         "f_counter", "o_counter", "converged", "hunt_counter", "last_hunt", "opt_crashed",
         "stopped_opts", "cpu_history", "mem_history", "load_history", "opt_session_starts",
         "opt_session_ends", "last_opt_spawn", "checkpoint_history", "result", "spawning_opts",
-        "checksum", "seed", "bounds", "n_parms", "max_jobs", "backend", "_backend_kwargs",
-        "exit_conditions", "stoppers", "x0_generator", "opt_selector", "share_best_solutions",
-        "stopcheck_interval", "apply_stoppers_to_best", "status_interval",
-        "checkpoint_control", "summary_files", "is_log_detailed", "force_terminations_after",
-        "allow_forced_terminations", "aggressive_stop", "end_timeout", "split_printstreams",
-        "visualisation", "visualisation_args", "working_dir", "overwrite_existing",
-        "proc_backend", "_chkpt_count", "_written_checkpoints", "failures", "task_errors",
-        "task_retries", "max_failures_in_a_row", "max_crashes_in_a_row", "_crashes_in_a_row",
-        "_first_crash_in_row", "default_portfolio",
+        "checksum", "n_parms", "allow_forced_terminations", "proc_backend", "_chkpt_count",
+        "_written_checkpoints", "failures", "_crashes_in_a_row", "_first_crash_in_row",
+        "default_portfolio",
+        *(info.attr for info in setting_infos() if info.name != "task"),
     )
     #: Seconds a checkpoint waits for every optimizer to reach an iteration boundary.
     pause_timeout = 60.0

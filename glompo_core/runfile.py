@@ -43,6 +43,7 @@ import yaml
 from glompo_core._install import install_hint
 from glompo_core.errors import GloMPOError, RunFileError
 from glompo_core.plugins import PluginManager, get_plugin_manager
+from glompo_core.settings import run_file_settings
 
 if TYPE_CHECKING:
     from glompo_core._portfolio import DefaultPortfolio
@@ -53,32 +54,9 @@ __all__ = ["CORE_KEYS", "RunFile", "add_to_sys_path", "build_manager", "build_ta
 
 _log = logging.getLogger("glompo.runfile")
 
-_BOOL = (bool,)
-_INT = (int,)
-_NUM = (int, float)
-_STR = (str,)
-
-#: Plain settings: key -> (allowed types, may be null).
-_SETTINGS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "working_dir": (_STR, False),
-    "overwrite_existing": (_BOOL, False),
-    "max_jobs": (_INT, True),
-    "share_best_solutions": (_BOOL, False),
-    "stopcheck_interval": (_INT, False),
-    "apply_stoppers_to_best": (_BOOL, False),
-    "status_interval": (_NUM, False),
-    "summary_files": (_INT, False),
-    "is_log_detailed": (_BOOL, False),
-    "force_terminations_after": (_NUM, False),
-    "aggressive_stop": (_BOOL, False),
-    "end_timeout": (_NUM, True),
-    "split_printstreams": (_BOOL, False),
-    "seed": (_INT, True),
-    "task_errors": (_STR, False),
-    "task_retries": (_INT, False),
-    "max_failures_in_a_row": (_INT, False),
-    "max_crashes_in_a_row": (_INT, False),
-}
+#: Plain settings: key -> (allowed types, may be null); from the one table of run
+#: settings (glompo_core.settings.RunSettings).
+_SETTINGS: dict[str, tuple[tuple[type, ...], bool]] = run_file_settings()
 _COMPONENT_KEYS = ("task", "task_kwargs", "bounds", "opt_selector", "backend", "backend_kwargs",
                    "exit_conditions", "stoppers", "x0_generator", "checkpoint_control",
                    "plugins", "visualisation", "visualisation_args")

@@ -19,6 +19,7 @@ import psutil
 import yaml
 
 from glompo_core._version import __version__
+from glompo_core.settings import setting_infos, summary_entries
 from glompo_core.status import run_time
 
 if TYPE_CHECKING:
@@ -100,6 +101,36 @@ def _failures(manager: GloMPOManager) -> dict[str, Any] | int:
                       for k in tally.as_dict()["kinds"]]}
 
 
+def _settings(manager: GloMPOManager) -> dict[str, Any]:
+    """The Settings section: the plain settings from their table (glompo_core.settings),
+    the components and bounds described, in the section's order (each entry's rank)."""
+    selector = manager.opt_selector
+    avail: dict[int, Any] = {}
+    for i, (cls, init, call) in enumerate(getattr(selector, "avail_opts", [])):
+        avail[i] = {"type": cls.__name__, "init_kwargs": _plain(init),
+                    "call_kwargs": _plain(call)}
+    spawn = {type(c).__name__: _plain({k: v for k, v in vars(c).items()
+                                       if not k.startswith("_")})
+             for c in getattr(selector, "allow_spawn", [])}
+    entries: list[tuple[int, str, Any]] = [
+        (0, "x0 Generator", {**_component(manager.x0_generator, "Generator"),
+                             "n_params": manager.n_parms}),
+        (1, "Exit Conditions", _Literal(str(manager.exit_conditions))),
+        (2, "Stoppers", _Literal(str(manager.stoppers)) if manager.stoppers else None),
+        (3, "Optimizer Selector", {"Selector": type(selector).__name__,
+                                   "Allow Spawn": spawn or None,
+                                   "Available Optimizers": avail}),
+        (4, "Default Portfolio", manager.default_portfolio.as_summary()
+         if manager.default_portfolio is not None else None),
+        (16, "Bounds", _bounds_groups(manager.bounds)),
+        (17, "Checksum", manager.checksum),
+        (18, "GloMPO Version", __version__),
+    ]
+    entries += summary_entries({info.name: getattr(manager, info.attr)
+                                for info in setting_infos() if info.summary is not None})
+    return {label: value for _, label, value in sorted(entries, key=lambda e: e[0])}
+
+
 def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
     """The content of the summary file, as plain data."""
     try:
@@ -113,14 +144,6 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
                                 *[None] * (len(manager.opt_session_starts)
                                            - len(manager.opt_session_ends))])]
     elapsed, session = run_time(manager.t_used, manager.t_start, manager.t_end)
-    selector = manager.opt_selector
-    avail: dict[int, Any] = {}
-    for i, (cls, init, call) in enumerate(getattr(selector, "avail_opts", [])):
-        avail[i] = {"type": cls.__name__, "init_kwargs": _plain(init),
-                    "call_kwargs": _plain(call)}
-    spawn = {type(c).__name__: _plain({k: v for k, v in vars(c).items()
-                                       if not k.startswith("_")})
-             for c in getattr(selector, "allow_spawn", [])}
     statuses = list(manager.optimizer_status().values())
     mem = [m / 1024**3 for m in manager.mem_history]
     cpu_mean, cpu_std = _stats(manager.cpu_history)
@@ -139,33 +162,7 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
                 "Session": _duration(session),
             },
         },
-        "Settings": {
-            "x0 Generator": {**_component(manager.x0_generator, "Generator"),
-                             "n_params": manager.n_parms},
-            "Exit Conditions": _Literal(str(manager.exit_conditions)),
-            "Stoppers": _Literal(str(manager.stoppers)) if manager.stoppers else None,
-            "Optimizer Selector": {
-                "Selector": type(selector).__name__,
-                "Allow Spawn": spawn or None,
-                "Available Optimizers": avail,
-            },
-            "Default Portfolio": manager.default_portfolio.as_summary()
-            if manager.default_portfolio is not None else None,
-            "Max Jobs": manager.max_jobs,
-            "Backend": manager.backend,
-            "Seed": manager.seed,
-            "Share Best Solutions": manager.share_best_solutions,
-            "Stopcheck Interval": manager.stopcheck_interval,
-            "Apply Stoppers to Best": manager.apply_stoppers_to_best,
-            "Is Log Detailed": manager.is_log_detailed,
-            "Force Terminations After": manager.force_terminations_after,
-            "End Timeout": manager.end_timeout,
-            "Summary Files": manager.summary_files,
-            "Split Printstreams": manager.split_printstreams,
-            "Bounds": _bounds_groups(manager.bounds),
-            "Checksum": manager.checksum,
-            "GloMPO Version": __version__,
-        },
+        "Settings": _settings(manager),
         "Counters": {
             "Function Evaluations": manager.f_counter,
             "Times Stoppers Evaluated": manager.hunt_counter,
