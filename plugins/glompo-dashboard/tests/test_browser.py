@@ -13,11 +13,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from glompo_dashboard.server import DashboardServer, bind_socket, make_app
+from glompo_dashboard.state import RunState
 from glompo_hdf5 import read_log
 from helpers import LiveRun
 
@@ -138,3 +142,45 @@ def test_screenshot_of_the_live_page(page: Any, tmp_path: Path) -> None:
         target = REPO / "docs" / "img" / "dashboard.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, target)
+
+
+def test_sixty_optimizers_stay_readable_and_the_log_scale_toggles(page: Any) -> None:
+    """60 optimizers of 3 types: 3 colours, a legend of types (not of 60 lines)."""
+    state = RunState()
+    types = ("CMAOptimizer", "NelderMead", "RandomOptimizer")
+    for i in range(1, 61):
+        state.optimizer_started(i, types[i % 3], {"workers": 1})
+        for k in range(20):
+            state.batch(i, np.array([i * 100 + k]), np.zeros((1, 3)),
+                        np.array([10.0 ** (3 - k / 5) + i]))
+        if i % 4 == 0:
+            state.optimizer_ended(i, "stopped", "BestUnmoving(calls=300) = True")
+    state.mode = "read-only"
+    state.update_run(status="finished")
+    stopping = threading.Event()
+    server = DashboardServer(make_app(state, "t0ken", control=None, stopping=stopping),
+                             bind_socket("127.0.0.1", 0), stopping)
+    server.start()
+    try:
+        page.goto(f"http://127.0.0.1:{server.port}/?token=t0ken")
+        page.wait_for_function("document.querySelectorAll('#opt-table tbody tr').length == 60",
+                               timeout=30_000)
+        lines = page.evaluate("document.getElementById('plot-trajectories').data"
+                              ".filter(t => t.mode === 'lines')"
+                              ".map(t => [t.name, t.line.color, t.showlegend])")
+        assert len(lines) == 60
+        colours = {name: {colour for n, colour, _ in lines if n == name} for name in types}
+        assert all(len(c) == 1 for c in colours.values())  # one colour per type
+        assert len({c for cs in colours.values() for c in cs}) == 3
+        assert sorted(name for name, _, shown in lines if shown) == sorted(types)
+        legend = page.evaluate("Array.from(document.querySelectorAll("
+                               "'#plot-trajectories .legend .traces')).map(e => e.textContent)")
+        assert sorted(t.strip() for t in legend) == sorted([*types, "stopped"])
+        assert page.locator("button.stop").count() == 0  # read-only: no controls
+        assert page.evaluate("document.getElementById('plot-trajectories').layout"
+                             ".yaxis.type") == "linear"
+        page.check("#log-scale")
+        assert page.evaluate("document.getElementById('plot-trajectories').layout"
+                             ".yaxis.type") == "log"
+    finally:
+        server.stop()
