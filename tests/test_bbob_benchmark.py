@@ -149,15 +149,34 @@ def test_log_gap_and_method_names(bbob: ModuleType) -> None:
         bbob.resolve_method("nowhere.yml")
 
 
-def test_run_file_gets_box_sigma_and_budget(bbob: ModuleType) -> None:
-    adapted = bbob.adapt_run_file(ROOT / "examples" / "recommended.yml", 10, 20_000, 0.3)
+def test_run_file_gets_box_sigma_and_budget(bbob: ModuleType, tmp_path: Path) -> None:
+    """A file in units and budgets (sigma0, maxfun) is adapted to the box and budget."""
+    run_file = tmp_path / "absolute.yml"
+    run_file.write_text(
+        "opt_selector:\n  CycleSelector:\n    avail_opts:\n"
+        "      - CMAOptimizer: {init: {sigma0: 1.5, popsize: 100, verbose: false}}\n"
+        "      - CMAOptimizer: {init: {sigma0: 1.5, popsize: 200, verbose: false}}\n"
+        "      - DualAnnealing: {init: {maxfun: 5000}}\n"
+        "exit_conditions: 'MaxFuncCalls(fmax=20000)'\n")
+    adapted = bbob.adapt_run_file(run_file, 10, 20_000, 0.3)
     opts = adapted["opt_selector"]["CycleSelector"]["avail_opts"]
     assert [o["CMAOptimizer"]["init"]["sigma0"] for o in opts[:2]] == [3.0, 3.0]
     assert [o["CMAOptimizer"]["init"]["popsize"] for o in opts[:2]] == [100, 200]
     assert opts[2]["DualAnnealing"]["init"]["maxfun"] == 5000  # a quarter of 20,000
-    small = bbob.adapt_run_file(ROOT / "examples" / "recommended.yml", 2, 400, 0.3)
+    small = bbob.adapt_run_file(run_file, 2, 400, 0.3)
     assert small["opt_selector"]["CycleSelector"]["avail_opts"][2]["DualAnnealing"][
         "init"]["maxfun"] == 100
+
+
+def test_the_recommended_file_needs_no_adapting_of_units(bbob: ModuleType) -> None:
+    """examples/recommended.yml (the default portfolio) has no number in the task's units:
+    its CMA-ES step is relative to the box (sigma_rel) and stays as written."""
+    import yaml
+
+    recommended = ROOT / "examples" / "recommended.yml"
+    adapted = bbob.adapt_run_file(recommended, 10, 20_000, 0.3)
+    assert "sigma0" not in yaml.safe_dump(adapted["opt_selector"])
+    assert "sigma_rel" in yaml.safe_dump(adapted["opt_selector"])
 
 
 # --------------------------------------------------------------------------- merge
