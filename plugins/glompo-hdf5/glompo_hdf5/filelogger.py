@@ -132,6 +132,44 @@ class FileLogger(BaseLogger):
     growing memory. It never waits when no flush is running: the manager's thread may be
     waiting for the manager's lock that the optimizer holds, and waiting would only stall.
     Between flushes, the buffer holds what the optimizers produce in one manager loop.
+
+    Examples
+    --------
+    The manager makes these calls during a run; here by hand, into a temporary directory.
+    Rows are buffered until :meth:`flush` (or :meth:`close`) writes them:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from glompo_hdf5 import FileLogger, read_log
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "glompo_log.h5"
+    >>> log = FileLogger(n_parms=2)
+    >>> log.open(path, "w", checksum="run-1")
+    >>> log.add_optimizer(1, "RandomOptimizer", t_start=0.0)
+    >>> log.put_iteration(1, np.array([1, 2]), np.array([[0.0, 1.0], [0.5, 0.5]]),
+    ...                   np.array([1.0, 0.25]))
+    >>> len(log), log.is_open
+    (2, True)
+    >>> log.close()
+    >>> data = read_log(path)
+    >>> data.checksum, data.n_evaluations, data.optimizers[1].type
+    ('run-1', 2, 'RandomOptimizer')
+    >>> data.best()["fx"]
+    0.25
+
+    A file holding rows is never overwritten, and appending (a resumed run) checks that
+    it belongs to the same run:
+
+    >>> FileLogger(n_parms=2).open(path, "w", checksum="run-2")
+    Traceback (most recent call last):
+    ...
+    FileExistsError: ...glompo_log.h5 already holds 2 evaluations of an earlier run; ...
+    >>> FileLogger(n_parms=2).open(path, "a", checksum="run-2")
+    Traceback (most recent call last):
+    ...
+    glompo_core.errors.CheckpointingError: ... belongs to another run: its checksum is 'run-1', ...
+    >>> tmp.cleanup()
     """
 
     #: Compression level of the finished file, applied by close() (0: no compression).
