@@ -252,9 +252,8 @@ class NoSuperInit(RandomOptimizer):
 
 
 class DropsThePipe(RandomOptimizer):
-    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
-                 *args: Any, **kwargs: Any) -> None:
-        super().__init__(_opt_id, None, *args, **kwargs)  # passes None for the pipe
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "_signal_pipe": None})  # passes None for the pipe
 
 
 class Intermediate(RandomOptimizer):

@@ -317,12 +317,12 @@ def _kwargs_classes() -> dict[str, type]:
     class Forwarding(RandomOptimizer):
         def __init__(self, _opt_id: int | None = None, *, depth: int = 1,
                      **kwargs: Any) -> None:
-            super().__init__(_opt_id, **kwargs)
+            super().__init__(_opt_id=_opt_id, **kwargs)
             self.depth = depth
 
     class Keeping(RandomOptimizer):  # **options are a library's: not checkable
         def __init__(self, _opt_id: int | None = None, **options: Any) -> None:
-            super().__init__(_opt_id)
+            super().__init__(_opt_id=_opt_id)
             self.options = options
 
     class Declaring(Keeping):
@@ -335,8 +335,10 @@ def _kwargs_classes() -> dict[str, type]:
                      _results_queue: Any = None, _pause_flag: Any = None,
                      _is_log_detailed: bool = False, _workers: int = 1,
                      _backend: str = "threads", rate: float = 0.1) -> None:
-            super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag,
-                             _is_log_detailed, _workers, _backend)
+            super().__init__(_opt_id=_opt_id, _signal_pipe=_signal_pipe,
+                             _results_queue=_results_queue, _pause_flag=_pause_flag,
+                             _is_log_detailed=_is_log_detailed, _workers=_workers,
+                             _backend=_backend)
             self.rate = rate
 
     return {c.__name__: c for c in (Forwarding, Keeping, Declaring, Closed)}

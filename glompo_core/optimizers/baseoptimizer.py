@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import difflib
 import enum
+import inspect
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ import numpy as np
 from glompo_core.result import MinimizeResult
 
 __all__ = [
+    "RUNTIME_ARGUMENTS",
     "BaseOptimizer",
     "IterationBatch",
     "ManagerMessage",
@@ -32,6 +34,14 @@ __all__ = [
 
 #: The values of :attr:`BaseOptimizer.scaling` besides None (any scaling).
 _SCALINGS = ("linear", "std", "none")
+
+#: The runtime arguments of :class:`BaseOptimizer`, in the spec's positional order. The
+#: manager (and :mod:`glompo_core.testing`) gives them to every optimizer it builds, by
+#: keyword, so a subclass takes them in its ``**kwargs`` and hands them on with
+#: ``super().__init__(**kwargs)`` (see *Writing a subclass* in :class:`BaseOptimizer`).
+RUNTIME_ARGUMENTS: tuple[str, ...] = ("_opt_id", "_signal_pipe", "_results_queue",
+                                      "_pause_flag", "_is_log_detailed", "_workers",
+                                      "_backend")
 
 
 class Signal(enum.IntEnum):
@@ -147,6 +157,36 @@ def evaluate_population(function: Callable[[Sequence[float]], float], xs: np.nda
     return [function(x) for x in xs]
 
 
+def _init_names(cls: type) -> list[str]:
+    """The public names the ``__init__`` methods along ``cls``'s MRO take by keyword."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):  # pragma: no cover - a C-level __init__
+            continue
+        names.extend(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                          p.KEYWORD_ONLY)
+                     and p.name != "self" and not p.name.startswith("_")
+                     and p.name not in names)
+    return names
+
+
+def _unexpected_arguments(cls: type, kwargs: dict[str, Any]) -> str:
+    """One line: the arguments no ``__init__`` of ``cls`` takes, with the closest names."""
+    known = _init_names(cls)
+    parts = []
+    for key in sorted(kwargs):
+        close = difflib.get_close_matches(key, known, n=1)
+        parts.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    listed = ", ".join(known) if known else "none"
+    return (f"{cls.__name__} got unexpected argument(s) {', '.join(parts)}; its arguments "
+            f"are: {listed}")
+
+
 class BaseOptimizer(ABC):
     """Abstract base class of GloMPO's child optimizers.
 
@@ -208,6 +248,21 @@ class BaseOptimizer(ABC):
 
     Notes
     -----
+    **Writing a subclass.** Take your own options and hand everything else on::
+
+        class HillClimber(BaseOptimizer):
+            def __init__(self, step: float = 0.1, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.step = step
+
+    The manager gives every optimizer the runtime arguments above (:data:`RUNTIME_ARGUMENTS`,
+    ``_opt_id`` to ``_backend``) by keyword, together with ``workers`` and ``seed``;
+    ``**kwargs`` carries them to this ``__init__``, which accepts them by keyword or in
+    the positional order above. Nothing else reaches it: a name no ``__init__`` of the
+    class takes (a misspelt option) is refused here with the closest valid name, and a
+    run (or a run file) checks the names before it starts, reading the signatures along
+    the class's bases (:func:`glompo_core._setup_checks.init_argument_names`).
+
     **Seeding.** There is one seed per optimizer, :attr:`seed`, given as ``seed=`` when
     it is built (the manager does so) or reset later with :meth:`set_seed`, which also
     restarts :attr:`rng`. Draw random numbers from :attr:`rng`, or hand ``self.seed``
@@ -271,10 +326,7 @@ class BaseOptimizer(ABC):
         self._FROM_CHECKPOINT = False
         self._stop_called = False
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected argument(s) {sorted(kwargs)}; "
-                "check the optimizer's documented parameters"
-            )
+            raise TypeError(_unexpected_arguments(type(self), kwargs))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -29,7 +29,8 @@ class RandomOptimizer(BaseOptimizer):
     iters
         Number of iterations before it reports convergence; None runs until stopped.
     **kwargs
-        See :class:`~glompo_core.optimizers.BaseOptimizer` (``workers``, ``seed``, ...).
+        Handed to :class:`~glompo_core.optimizers.BaseOptimizer`: ``workers``, ``seed``
+        and the manager's runtime arguments.
 
     Examples
     --------
@@ -39,12 +40,9 @@ class RandomOptimizer(BaseOptimizer):
     True
     """
 
-    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
-                 _results_queue: Any = None, _pause_flag: Any = None,
-                 _is_log_detailed: bool = False, _workers: int = 1, _backend: str = "threads",
-                 popsize: int | None = None, iters: int | None = None, **kwargs: Any) -> None:
-        super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
-                         _workers, _backend, **kwargs)
+    def __init__(self, popsize: int | None = None, iters: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         if popsize is not None and (not isinstance(popsize, int) or popsize < 1):
             raise ValueError(f"popsize must be a positive integer, got {popsize!r}")
         if iters is not None and (not isinstance(iters, int) or iters < 1):

@@ -70,8 +70,7 @@ def wire(cls: type, init_kwargs: Mapping[str, Any] | None, *, opt_id: int = 1,
 #: Attributes :meth:`BaseOptimizer.__init__` sets, by which its call is recognised.
 _BASE_ATTRS = ("_opt_id", "_signal_pipe", "_results_queue", "_pause_signal", "incumbent",
                "logger", "workers", "_FROM_CHECKPOINT")
-_SUPER_CALL = ("super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, "
-               "_is_log_detailed, _workers, _backend, **kwargs)")
+_SUPER_CALL = "super().__init__(**kwargs)"
 
 
 def _init_owner(cls: type) -> str:
@@ -101,12 +100,14 @@ def check_base_init(cls: type, opt: Any, given: Mapping[str, Any]) -> None:
     if missing:
         raise AssertionError(f"{owner}.__init__ does not call super().__init__(...): the "
                              f"attributes BaseOptimizer.__init__ sets ({', '.join(missing)}) "
-                             f"are missing. Call {_SUPER_CALL} in {owner}.__init__.")
+                             f"are missing. Call {_SUPER_CALL} in {owner}.__init__ (its "
+                             "**kwargs carry the manager's runtime arguments).")
     lost = [a for a, v in given.items() if vars(opt).get(a) is not v and vars(opt).get(a) != v]
     if lost:
         raise AssertionError(f"{owner}.__init__ does not pass the manager's runtime arguments "
                              f"on to super().__init__(...): {', '.join(lost)} differ from "
-                             f"what the manager gave. Call {_SUPER_CALL}.")
+                             f"what the manager gave. Call {_SUPER_CALL} with the **kwargs "
+                             "that carry them.")
 
 
 def sphere_for(bounds: np.ndarray) -> tuple[Callable[[np.ndarray], float], np.ndarray,

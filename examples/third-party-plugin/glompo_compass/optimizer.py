@@ -48,8 +48,6 @@ class CompassSearch(BaseOptimizer):
 
     Parameters
     ----------
-    _opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed, _workers, _backend
-        Set by the manager; see :class:`~glompo_core.optimizers.BaseOptimizer`.
     step0
         Initial step, as a fraction of each parameter's range (``max - min``), in (0, 1].
     tol
@@ -70,6 +68,10 @@ class CompassSearch(BaseOptimizer):
         entropy. The manager gives each optimizer a child seed of the run's ``seed``.
         Every :meth:`minimize` call restarts the generator from it, so a seeded search
         repeats exactly.
+    **kwargs
+        The manager's runtime arguments (``_opt_id``, ...), set by the manager and
+        handed to :class:`~glompo_core.optimizers.BaseOptimizer` with ``workers`` and
+        ``seed``.
 
     Raises
     ------
@@ -112,25 +114,11 @@ class CompassSearch(BaseOptimizer):
 
     scaling: ClassVar[str | None] = None
 
-    def __init__(
-        self,
-        _opt_id: int | None = None,
-        _signal_pipe: Any = None,
-        _results_queue: Any = None,
-        _pause_flag: Any = None,
-        _is_log_detailed: bool = False,
-        _workers: int = 1,
-        _backend: str = "threads",
-        step0: float = 0.25,
-        tol: float = 1e-6,
-        shrink: float = 0.5,
-        rotate: bool = False,
-        *,
-        workers: int | None = None,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
-                         _workers, _backend, workers=workers, seed=seed)
+    def __init__(self, step0: float = 0.25, tol: float = 1e-6, shrink: float = 0.5,
+                 rotate: bool = False, **kwargs: Any) -> None:
+        # the manager's runtime arguments, workers and seed: BaseOptimizer takes them
+        super().__init__(**kwargs)
+        seed = _seed(self.seed)
         self.step0 = _fraction(step0, "step0", upper=1.0, upper_inclusive=True,
                                what="a number in (0, 1]: a fraction of each parameter's range")
         self.tol = _fraction(tol, "tol", upper=self.step0, upper_inclusive=False,
@@ -139,7 +127,6 @@ class CompassSearch(BaseOptimizer):
                                 what="a number in (0, 1)")
         if not isinstance(rotate, (bool, np.bool_)):
             raise ValueError(f"rotate must be true or false, got {rotate!r}")
-        _seed(seed)
         self.rotate = bool(rotate)
 
         # the state of the current (or last) search; all of it goes into a checkpoint

@@ -140,8 +140,6 @@ class NevergradOptimizer(BaseOptimizer):
 
     Parameters
     ----------
-    _opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed, _workers, _backend
-        See :class:`~glompo_core.optimizers.BaseOptimizer`.
     optimizer
         Name in ``nevergrad.optimizers.registry`` (case-sensitive): ``'NGOpt'`` (the
         default: nevergrad's algorithm selector), ``'CMA'``, ``'DE'``, ``'TwoPointsDE'``,
@@ -161,6 +159,11 @@ class NevergradOptimizer(BaseOptimizer):
         default: a step beyond a bound is reflected back) or ``'clipping'`` (it stops at
         the bound). nevergrad's PSO pins many points on the bounds with ``'bouncing'``
         and needs ``'clipping'``; OnePlusOne is the opposite (see the README).
+    tell_injections
+        If True (default), a better point injected by the manager
+        (``share_best_solutions=True``) is also told to nevergrad as an evaluated
+        candidate, where the algorithm accepts points it did not ask for; else
+        injections only update the incumbent.
     workers
         Candidates asked and evaluated at once (nevergrad's ``num_workers``); some
         nevergrad optimizers are sequential and accept only 1.
@@ -169,13 +172,9 @@ class NevergradOptimizer(BaseOptimizer):
         draw: a seeded optimizer repeats exactly. ``set_seed(seed)`` before
         :meth:`minimize` does the same (see
         :class:`~glompo_core.optimizers.BaseOptimizer`).
-    tell_injections
-        If True (default), a better point injected by the manager
-        (``share_best_solutions=True``) is also told to nevergrad as an evaluated
-        candidate, where the algorithm accepts points it did not ask for; else
-        injections only update the incumbent.
     **kwargs
-        See :class:`~glompo_core.optimizers.BaseOptimizer`.
+        Handed to :class:`~glompo_core.optimizers.BaseOptimizer`: the manager's runtime
+        arguments (``_opt_id``, ...).
 
     Raises
     ------
@@ -185,7 +184,9 @@ class NevergradOptimizer(BaseOptimizer):
         relatives (neither given nor filled from the run's ``MaxFuncCalls``), or
         ``workers`` > 1 for a sequential algorithm.
     TypeError
-        The algorithm given as the first positional argument (the manager's ``_opt_id``).
+        An algorithm that is not a name (e.g. the manager's ``_opt_id`` given
+        positionally: the runtime arguments go by keyword), or an argument that no
+        ``__init__`` takes (with the closest name).
 
     Notes
     -----
@@ -213,17 +214,14 @@ class NevergradOptimizer(BaseOptimizer):
     #: The manager fills ``budget`` from the run's MaxFuncCalls when it is not given.
     budget_argument: ClassVar[str | None] = "budget"
 
-    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
-                 _results_queue: Any = None, _pause_flag: Any = None,
-                 _is_log_detailed: bool = False, _workers: int = 1,
-                 _backend: str = "threads", optimizer: str = "NGOpt",
-                 budget: int | None = None, bounds_method: str = "bouncing",
-                 tell_injections: bool = True, **kwargs: Any) -> None:
-        if _opt_id is not None and not isinstance(_opt_id, (int, np.integer)):
-            raise TypeError(f"the first positional argument is the manager's _opt_id; give "
-                            f"the nevergrad algorithm by keyword: optimizer={_opt_id!r}")
-        super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
-                         _workers, _backend, **kwargs)
+    def __init__(self, optimizer: str = "NGOpt", budget: int | None = None,
+                 bounds_method: str = "bouncing", tell_injections: bool = True,
+                 **kwargs: Any) -> None:
+        if not isinstance(optimizer, str):
+            raise TypeError(f"optimizer must be the name of a nevergrad algorithm (a str such "
+                            f"as 'NGOpt' or 'CMA'), got {optimizer!r}; the manager's runtime "
+                            "arguments (_opt_id, ...) are given by keyword")
+        super().__init__(**kwargs)
         if budget is not None and (not isinstance(budget, (int, np.integer))
                                    or isinstance(budget, bool) or budget < 1):
             raise ValueError(f"budget must be None or an integer >= 1, got budget={budget!r}")

@@ -478,10 +478,14 @@ def test_bad_input_names_the_argument(kwargs: dict[str, Any], match: str) -> Non
         NevergradOptimizer(**kwargs)
 
 
-def test_the_algorithm_given_positionally_is_refused() -> None:
-    with pytest.raises(TypeError, match="give the nevergrad algorithm by keyword: "
-                                        "optimizer='CMA'"):
-        NevergradOptimizer("CMA")  # type: ignore[arg-type]
+def test_the_algorithm_is_the_first_positional_argument() -> None:
+    # the runtime arguments travel in **kwargs (by keyword): a positional name is the
+    # algorithm, and a positional _opt_id (an int, the old long form) is refused clearly
+    assert NevergradOptimizer("CMA", 50).optimizer == "CMA"
+    with pytest.raises(TypeError, match=r"optimizer must be the name of a nevergrad "
+                                        r"algorithm .*got 3; the manager's runtime "
+                                        r"arguments \(_opt_id, ...\) are given by keyword"):
+        NevergradOptimizer(3)  # type: ignore[arg-type]
 
 
 def test_an_algorithm_that_needs_a_budget_says_so_on_its_first_ask() -> None:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from glompo_core.optimizers import BaseOptimizer, evaluate_population
+from glompo_core.optimizers.baseoptimizer import RUNTIME_ARGUMENTS
 from glompo_core.result import MinimizeResult
 
 __all__ = ["ScipyBase"]
@@ -118,6 +119,11 @@ class ScipyBase(BaseOptimizer):
     Subclasses implement :meth:`_run`, which calls scipy with the given function,
     starting point, bounds and callback and returns scipy's ``OptimizeResult``.
 
+    Every argument is given by keyword: ``workers``, ``seed`` and the manager's runtime
+    arguments (:data:`~glompo_core.optimizers.baseoptimizer.RUNTIME_ARGUMENTS`) go to
+    :class:`~glompo_core.optimizers.BaseOptimizer`, the others are the scipy routine's
+    options, checked by :meth:`_check_options`.
+
     They cannot be checkpointed mid-run (scipy's loops keep their state on the call
     stack): ``can_checkpoint`` is False, so a checkpoint of a run never waits for them
     and on resume the manager restarts them from their best point.
@@ -135,16 +141,11 @@ class ScipyBase(BaseOptimizer):
         "rng": "give seed as the optimizer's own argument (an integer)",
     }
 
-    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
-                 _results_queue: Any = None, _pause_flag: Any = None,
-                 _is_log_detailed: bool = False, _workers: int = 1,
-                 _backend: str = "threads", **kwargs: Any) -> None:
-        if _opt_id is not None and not isinstance(_opt_id, (int, np.integer)):
-            raise TypeError(f"the first positional argument is the manager's _opt_id; give "
-                            f"{type(self).__name__}'s arguments by keyword (got {_opt_id!r})")
-        own = {k: kwargs.pop(k) for k in ("workers", "seed") if k in kwargs}
-        super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
-                         _workers, _backend, **own)
+    def __init__(self, **kwargs: Any) -> None:
+        # BaseOptimizer's arguments (the manager's runtime ones, workers, seed) go to it;
+        # everything else is an option of the scipy routine
+        own = {k: kwargs.pop(k) for k in (*RUNTIME_ARGUMENTS, "workers", "seed") if k in kwargs}
+        super().__init__(**own)
         if self.seed is not None and (not isinstance(self.seed, (int, np.integer))
                                       or isinstance(self.seed, bool) or self.seed < 0):
             raise ValueError(f"seed must be None or an integer >= 0, got seed={self.seed!r}")

@@ -35,8 +35,6 @@ class DifferentialEvolution(ScipyBase):
 
     Parameters
     ----------
-    _opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed, _workers, _backend
-        See :class:`~glompo_core.optimizers.BaseOptimizer`.
     workers
         Evaluations at a time (the optimizer's slots in the run).
     seed
@@ -44,6 +42,8 @@ class DifferentialEvolution(ScipyBase):
         seeded optimizer repeats exactly. ``set_seed(seed)`` before :meth:`minimize`
         does the same (see :class:`~glompo_core.optimizers.BaseOptimizer`).
     **options
+        The manager's runtime arguments (``_opt_id``, ...) go to
+        :class:`~glompo_core.optimizers.BaseOptimizer`; the rest are scipy's.
         Any argument of :func:`scipy.optimize.differential_evolution` but those set
         here (``bounds``, ``x0``, ``callback``, ``args``, ``workers``, ``seed``/``rng``,
         ``vectorized``): ``popsize``, ``maxiter``, ``tol``, ``atol``, ``strategy``,

@@ -39,8 +39,6 @@ class DualAnnealing(ScipyBase):
 
     Parameters
     ----------
-    _opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed, _workers, _backend
-        See :class:`~glompo_core.optimizers.BaseOptimizer`.
     workers
         The optimizer's slots in the run: evaluations at a time of the local searches'
         gradients (scipy >= 1.16, default local search only).
@@ -49,6 +47,8 @@ class DualAnnealing(ScipyBase):
         seeded optimizer repeats exactly. ``set_seed(seed)`` before :meth:`minimize`
         does the same (see :class:`~glompo_core.optimizers.BaseOptimizer`).
     **options
+        The manager's runtime arguments (``_opt_id``, ...) go to
+        :class:`~glompo_core.optimizers.BaseOptimizer`; the rest are scipy's.
         Any argument of :func:`scipy.optimize.dual_annealing` but those set here
         (``bounds``, ``x0``, ``callback``, ``args``, ``seed``/``rng``): ``maxiter``,
         ``maxfun``, ``initial_temp``, ``restart_temp_ratio``, ``visit``, ``accept``,

@@ -101,8 +101,6 @@ class ScipyOptimizer(ScipyBase):
 
     Parameters
     ----------
-    _opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed, _workers, _backend
-        See :class:`~glompo_core.optimizers.BaseOptimizer`.
     method
         The scipy method (case-insensitive); default ``'Nelder-Mead'``.
     workers
@@ -112,6 +110,8 @@ class ScipyOptimizer(ScipyBase):
     seed
         Accepted for uniformity: these methods are deterministic.
     **options
+        The manager's runtime arguments (``_opt_id``, ...) go to
+        :class:`~glompo_core.optimizers.BaseOptimizer`; the rest are scipy's.
         ``jac`` (``'2-point'``, ``'3-point'`` or a callable), ``hess``, ``hessp``,
         ``constraints`` and ``tol`` go to :func:`scipy.optimize.minimize` itself; every
         other name goes to its ``options=`` and must be an option of the method
@@ -137,11 +137,7 @@ class ScipyOptimizer(ScipyBase):
     #: The method of a per-method subclass (None: chosen with ``method=``).
     fixed_method: ClassVar[str | None] = None
 
-    def __init__(self, _opt_id: int | None = None, _signal_pipe: Any = None,
-                 _results_queue: Any = None, _pause_flag: Any = None,
-                 _is_log_detailed: bool = False, _workers: int = 1,
-                 _backend: str = "threads", method: str | None = None,
-                 **options: Any) -> None:
+    def __init__(self, method: str | None = None, **options: Any) -> None:
         fixed = type(self).fixed_method
         if fixed is not None:
             if method is not None and str(method).lower() != fixed.lower():
@@ -157,8 +153,7 @@ class ScipyOptimizer(ScipyBase):
             raise ValueError(f"method {self.method!r} needs scipy >= {needed[0]}.{needed[1]}; "
                              f"scipy {scipy.__version__} is installed: pip install "
                              f"'scipy>={needed[0]}.{needed[1]}'")
-        super().__init__(_opt_id, _signal_pipe, _results_queue, _pause_flag, _is_log_detailed,
-                         _workers, _backend, **options)
+        super().__init__(**options)
         jac = self.options.get("jac")
         if not (callable(jac) or jac in _JAC_SCHEMES):
             raise ValueError(f"jac must be '2-point', '3-point', a callable or None, got "
