@@ -18,6 +18,9 @@ Methods (``--methods``):
 ``de``               scipy ``differential_evolution``, defaults, ``maxiter`` fitted to the budget.
 ``da``               scipy ``dual_annealing``, defaults, ``maxfun`` = the budget.
 ``ngopt``            nevergrad ``NGOpt`` told the budget (slow: use it on a subset).
+``default``          GloMPO's default portfolio as ``glompo run`` gives it (key
+                     ``glompo-default``): a run file with no ``opt_selector``, of which the
+                     task, bounds and budget are set as below.
 ``FILE.yml``         GloMPO with that run file (key ``glompo-<file stem>``), e.g.
                      ``examples/recommended.yml``: only its task (the bbob problem), bounds
                      ([-5, 5]^D) and budget (``MaxFuncCalls(fmax=budget)``) are replaced, with
@@ -112,6 +115,11 @@ PEERS: dict[str, str] = {
     "da": "scipy dual_annealing",
     "ngopt": "nevergrad NGOpt",
 }
+#: The ``--methods`` entry of GloMPO's default portfolio as ``glompo run`` gives it.
+DEFAULT_METHOD = "default"
+#: Its run file: no ``opt_selector``, so the installed plugins' default portfolio runs
+#: (the task, bounds, budget and the settings every GloMPO run here gets are set on top).
+DEFAULT_RUN_FILE = "task: Rastrigin\n"
 #: GloMPO's workers (``max_jobs``) in every run of a run file.
 GLOMPO_JOBS = 4
 #: pycma: initial step size and the box of the initial points.
@@ -353,7 +361,6 @@ def run_glompo(spec: RunSpec, func: AnytimeRecorder) -> dict[str, Any]:
     from glompo_core.runfile import load_run_file
 
     assert spec.run_file is not None
-    adapted = adapt_run_file(spec.run_file, spec.dim, spec.budget, spec.sigma0_fraction)
 
     def flow(value: Any) -> str:
         return str(yaml.safe_dump(value, default_flow_style=True, width=10**9)).strip()
@@ -368,14 +375,23 @@ def run_glompo(spec: RunSpec, func: AnytimeRecorder) -> dict[str, Any]:
             "summary_files=0",
             "backend=threads",
             f"max_jobs={GLOMPO_JOBS}",
-            f"opt_selector={flow(adapted['opt_selector'])}",
         ]
-        kwargs = load_run_file(spec.run_file, overrides)
+        if spec.run_file == DEFAULT_METHOD:
+            # the default as a user gets it: a run file of task, bounds and budget only
+            run_file = Path(tmp) / "default.yml"
+            run_file.write_text(DEFAULT_RUN_FILE, encoding="utf-8")
+            selector: Any = None
+        else:
+            run_file = Path(spec.run_file)
+            selector = adapt_run_file(run_file, spec.dim, spec.budget,
+                                      spec.sigma0_fraction)["opt_selector"]
+            overrides.append(f"opt_selector={flow(selector)}")
+        kwargs = load_run_file(run_file, overrides)
         kwargs["task"] = func
         manager = GloMPOManager.new_manager(**kwargs)
         result = manager.start_manager()
-        return {"opt_selector": adapted["opt_selector"], "manager_f_counter": manager.f_counter,
-                "manager_fx": result.fx}
+        return {"opt_selector": selector if selector is not None else str(manager.opt_selector),
+                "manager_f_counter": manager.f_counter, "manager_fx": result.fx}
 
 
 RUNNERS: dict[str, Callable[[RunSpec, AnytimeRecorder], dict[str, Any]]] = {
@@ -709,6 +725,8 @@ def resolve_method(name: str) -> tuple[str, str | None]:
     """
     if name in PEERS:
         return name, None
+    if name == DEFAULT_METHOD:
+        return f"glompo-{DEFAULT_METHOD}", DEFAULT_METHOD
     path = Path(name)
     if path.suffix in (".yml", ".yaml"):
         if not path.is_file():

@@ -70,15 +70,22 @@ def names(value: Any) -> list[str]:
 
 
 def test_dual_annealing_only_when_a_plugin_registers_it() -> None:
-    with_da = ask_default_portfolio(registry(("cma", glompo_cma.hooks),
-                                             ("scipy", StandInScipy())), 5, None)
-    without = ask_default_portfolio(registry(("cma", glompo_cma.hooks)), 5, None)
-    assert with_da is not None and without is not None
-    assert "DualAnnealing" in names(with_da.sections)
-    assert "DualAnnealing" not in names(without.sections)
-    assert names(without.sections) == [n for n in names(with_da.sections)
-                                       if n != "DualAnnealing"]
-    assert without.sections.get("stoppers") == with_da.sections.get("stoppers")
+    # the default names no optimizer of another plugin today: content that does
+    content = {"opt_selector": {"CycleSelector": {"avail_opts": [
+        {"CMAOptimizer": {"init": {"sigma_rel": 0.2}}}, "DualAnnealing"]}},
+        "stoppers": "BestUnmoving(calls=100)"}
+    with_da = default_portfolio(5, None, has("CMAOptimizer", "DualAnnealing"), content)
+    without = default_portfolio(5, None, has("CMAOptimizer"), content)
+    assert "DualAnnealing" in names(with_da)
+    assert "DualAnnealing" not in names(without)
+    assert names(without) == [n for n in names(with_da) if n != "DualAnnealing"]
+    assert without.get("stoppers") == with_da.get("stoppers")
+    # the shipped content is the same with or without glompo-scipy
+    plain = ask_default_portfolio(registry(("cma", glompo_cma.hooks)), 5, None)
+    both = ask_default_portfolio(registry(("cma", glompo_cma.hooks),
+                                          ("scipy", StandInScipy())), 5, None)
+    assert plain is not None and both is not None
+    assert plain.sections == both.sections == PORTFOLIO
 
 
 def test_the_content_is_free_of_units_and_budgets() -> None:
@@ -136,7 +143,8 @@ def test_the_default_builds_and_runs(tmp_path: Path) -> None:
     manager = build_manager(path, plugin_manager=pm)
     assert manager.default_portfolio is not None
     assert manager.default_portfolio.plugin == "cma"
-    assert manager.default_portfolio.used == ("opt_selector", "stoppers")
+    assert manager.default_portfolio.used == tuple(
+        key for key in ("opt_selector", "stoppers") if key in PORTFOLIO)
     assert "default portfolio from cma" in manager.default_portfolio.describe()
     sections = manager.default_portfolio.sections
     assert type(manager.opt_selector).__name__ == next(iter(sections["opt_selector"]))
