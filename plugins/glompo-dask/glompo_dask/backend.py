@@ -118,6 +118,35 @@ class DaskBackend:
 
     Examples
     --------
+    The manager builds it from ``backend="dask"`` and ``backend_kwargs``; on its own,
+    with a LocalCluster of one worker thread in this process (no dashboard):
+
+    >>> import math
+    >>> import numpy as np
+    >>> from glompo_dask import DaskBackend
+    >>> backend = DaskBackend(n_workers=1, processes=False,
+    ...                       cluster_kwargs={"dashboard_address": None})
+    >>> backend
+    DaskBackend(LocalCluster(n_workers=1), dispatch='tasks', retries=2)
+    >>> backend.start(math.fsum, max_workers=1, detailed=False)
+    >>> backend.evaluate(np.array([1.0, 2.5]))
+    3.5
+    >>> backend.evaluate_batch(np.array([[1.0, 2.0], [3.0, 4.0]]))   # in row order
+    [3.0, 7.0]
+    >>> backend.shutdown()   # closes the client and the LocalCluster it started
+    >>> backend.client is None and backend.cluster is None
+    True
+
+    A running scheduler is sized where it was created, not here:
+
+    >>> DaskBackend(address="tcp://10.0.0.5:8786", n_workers=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_workers configure the LocalCluster the dask backend starts itself; ...
+
+    In a run, on a cluster started elsewhere (a dask-jobqueue cluster's
+    ``scheduler_address``, for example):
+
     >>> from glompo_core import GloMPOManager
     >>> manager = GloMPOManager.new_manager(  # doctest: +SKIP
     ...     task=task, bounds=bounds, opt_selector=selector, max_jobs=8,
