@@ -486,7 +486,7 @@ class BaseOptimizer(ABC):
         if fx < self.incumbent["fx"]:
             self.incumbent = {"x": np.array(x, dtype=float), "fx": float(fx)}
 
-    def _update_incumbent(self, x: Sequence[float], fx: float) -> None:
+    def _update_incumbent(self, x: Sequence[float] | np.ndarray, fx: float) -> None:
         if np.isfinite(fx) and fx < self.incumbent["fx"]:
             self.incumbent = {"x": np.array(x, dtype=float), "fx": float(fx)}
 
