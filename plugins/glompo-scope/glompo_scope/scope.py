@@ -140,13 +140,39 @@ class GloMPOScope(ScopePlot):
 
     Examples
     --------
+    The manager calls its hooks during a run; here by hand, off-screen (an Agg canvas,
+    no window):
+
+    >>> import numpy as np
+    >>> from glompo_core.testing import FakeManagerView
     >>> from glompo_scope import GloMPOScope
-    >>> scope = GloMPOScope(x_range=100, events_per_flush=1)
-    >>> scope.add_stream(1, "RandomOptimizer")
-    >>> scope.update_optimizer(1, ([1, 2, 3], [5.0, 3.0, 4.0]))
-    >>> scope.get_farthest_pt(1)
-    (3, 4.0)
-    >>> scope.close_fig()
+    >>> scope = GloMPOScope(x_range=None, interactive_mode=False)
+    >>> type(scope.fig.canvas).__name__
+    'FigureCanvasAgg'
+    >>> scope.glompo_run_started(manager=FakeManagerView())
+    >>> scope.glompo_optimizer_started(opt_id=1, optimizer_type="CMAOptimizer")
+    >>> scope.glompo_optimizer_started(opt_id=2, optimizer_type="RandomOptimizer")
+    >>> scope.glompo_iteration_batch(opt_id=1, call_ids=np.array([1, 2, 3]),
+    ...                              fx=np.array([5.0, 3.0, 4.0]))
+    >>> scope.glompo_iteration_batch(opt_id=2, call_ids=np.array([4, 5]),
+    ...                              fx=np.array([9.0, 8.5]))
+    >>> scope.glompo_optimizer_stopped(opt_id=2)
+    >>> scope.glompo_optimizer_converged(opt_id=1)
+    >>> scope.n_streams, scope.x_max, scope.get_farthest_pt(2)
+    (2, 5, (5, 8.5))
+    >>> [entry.get_label() for entry in scope.leg_elements][-2:]
+    ['1: CMAOptimizer', '2: RandomOptimizer']
+
+    Nobody watches this figure, so it is brought up to date when the run ends (and then
+    closed):
+
+    >>> scope.glompo_run_finished()
+    >>> scope.opt_streams[1].get_ydata().tolist()
+    [5.0, 3.0, 4.0]
+    >>> [kind for kind, line in scope.gen_streams.items() if len(line.get_xdata())]
+    ['stopped', 'converged']
+    >>> [int(x) for x in scope.gen_streams["stopped"].get_xdata()]   # at its last point
+    [5]
     """
 
     # -------------------------------------------------------------------------- movie
