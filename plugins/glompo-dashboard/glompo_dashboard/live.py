@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from glompo_core import hookimpl
+from glompo_core.errors import GloMPOError
 from glompo_dashboard.server import DashboardServer, bind_socket, make_app
 from glompo_dashboard.state import RunState
 
@@ -156,19 +157,39 @@ class Dashboard:
         self._tick_lock = threading.Lock()
         self._last_tick = 0.0
         self._process: Any = None
+        self._bound: Any = None  # the manager (view) this dashboard serves
+        self._active = False  # between its run's start and end
 
     # -- lifecycle hooks ---------------------------------------------------------------------
+    def _mine(self, manager: Any) -> bool:
+        """True for the manager this dashboard serves (the first one it hears from).
+
+        A dashboard left registered with a plugin manager after its run ignores the runs
+        of other managers: each run has a dashboard of its own.
+        """
+        if self._bound is None:
+            self._bound = manager
+        return manager is self._bound
+
     @hookimpl
     def glompo_run_started(self, manager: Any) -> None:
         """Start the server (a new token per session) and say where it is."""
         import psutil
 
+        if not self._mine(manager) or self._active:
+            return
+        self._active = True
         self._manager = manager
         self._process = psutil.Process()
         self._process.cpu_percent(None)
         self.state.update_run(status="running", reason="", started=time.time())
         self.token = secrets.token_urlsafe(24)
-        sock = bind_socket(self.host, self.port, say=self._say)
+        try:
+            sock = bind_socket(self.host, self.port, say=self._say)
+        except GloMPOError as exc:  # no port: the run goes on without its page
+            self._active = False
+            self._say(f"the dashboard is off for this run: {exc}")
+            return
         stopping = threading.Event()
         app = make_app(self.state, self.token, control=lambda: self.control,
                        interval=self.interval, stopping=stopping, tick=self.tick)
@@ -192,56 +213,70 @@ class Dashboard:
             _log.info("%s held the URL of an earlier session; it now holds this one's", path)
 
     def _say(self, text: str) -> None:
-        _log.warning(text) if text.startswith("port ") else _log.info(text)
+        if text.startswith(("port ", "the dashboard is off")):
+            _log.warning(text)
+        else:
+            _log.info(text)
         if not self.quiet:
             print(text, file=sys.stderr, flush=True)
 
     @hookimpl(specname="glompo_run_control")
-    def keep_run_control(self, control: Any) -> None:
+    def keep_run_control(self, manager: Any, control: Any) -> None:
         """Keep the run's control (``glompo_run_control``) for the page's buttons."""
-        self.control = control
+        if self._mine(manager):
+            self.control = control
 
     @hookimpl
     def glompo_optimizer_started(self, opt_id: int, optimizer_type: str,
                                  init_kwargs: dict[str, Any]) -> None:
         """A new row of the table."""
-        self.state.optimizer_started(opt_id, optimizer_type, init_kwargs)
+        if self._active:
+            self.state.optimizer_started(opt_id, optimizer_type, init_kwargs)
 
     @hookimpl
     def glompo_iteration_batch(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray,
                                fx: np.ndarray) -> None:
         """A point of the optimizer's trajectory (the batch's lowest value)."""
-        self.state.batch(opt_id, call_ids, x, fx)
+        if self._active:
+            self.state.batch(opt_id, call_ids, x, fx)
 
     @hookimpl
     def glompo_optimizer_stopped(self, opt_id: int, reason: str) -> None:
         """The optimizer's status and a stop marker."""
-        self.state.optimizer_ended(opt_id, "stopped", reason)
+        if self._active:
+            self.state.optimizer_ended(opt_id, "stopped", reason)
 
     @hookimpl
     def glompo_optimizer_converged(self, opt_id: int, reason: str) -> None:
         """The optimizer's status and a convergence marker."""
-        self.state.optimizer_ended(opt_id, "converged", reason)
+        if self._active:
+            self.state.optimizer_ended(opt_id, "converged", reason)
 
     @hookimpl
     def glompo_optimizer_crashed(self, opt_id: int, error: str) -> None:
         """The optimizer's status and a crash marker."""
-        self.state.optimizer_ended(opt_id, "crashed", error)
+        if self._active:
+            self.state.optimizer_ended(opt_id, "crashed", error)
 
     @hookimpl
     def glompo_best_improved(self, opt_id: int, x: np.ndarray, fx: float,
                              call_id: int) -> None:
         """The run's best point."""
-        self.state.set_best(opt_id, np.asarray(x, dtype=float).ravel().tolist(), fx, call_id)
+        if self._active:
+            self.state.set_best(opt_id, np.asarray(x, dtype=float).ravel().tolist(), fx, call_id)
 
     @hookimpl
     def glompo_checkpoint_written(self, path: str) -> None:
         """A checkpoint marker."""
-        self.state.checkpoint(str(path))
+        if self._active:
+            self.state.checkpoint(str(path))
 
     @hookimpl
-    def glompo_run_finished(self, reason: str) -> None:
+    def glompo_run_finished(self, manager: Any, reason: str) -> None:
         """The run ended: last facts, then the server stops and the URL file goes."""
+        if not self._active or manager is not self._bound:
+            return
+        self._active = False
         self.tick(force=True)
         self.state.update_run(status="finished", reason=reason)
         self.close()

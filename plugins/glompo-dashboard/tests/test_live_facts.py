@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from glompo_dashboard.live import run_facts
+from glompo_dashboard.live import URL_FILE, Dashboard, run_facts
+from glompo_dashboard.server import PortInUseError
 
 from glompo_core.exit_conditions import MaxFuncCalls
 from glompo_core.testing import FakeManagerView
@@ -58,3 +61,49 @@ def test_evaluations_per_second_from_recent_samples() -> None:
     facts = run_facts(FakeManagerView(f_counter=500), rates)
     assert facts["evals_per_s"] == pytest.approx(200, rel=0.05)  # 400 evaluations in ~2 s
     assert "cpu" not in facts  # no process given: no CPU or memory figures
+
+
+def _serving(dashboard: Dashboard) -> bool:
+    return dashboard.server is not None
+
+
+def test_a_dashboard_serves_the_run_of_one_manager_only(tmp_path: Path) -> None:
+    first, second = FakeManagerView(working_dir=tmp_path), FakeManagerView()
+    dashboard = Dashboard(port=0, quiet=True)
+    dashboard.glompo_run_started(manager=first)
+    try:
+        url = dashboard.url
+        assert _serving(dashboard) and (tmp_path / URL_FILE).is_file()
+        dashboard.glompo_run_started(manager=second)  # another run on the same plugins
+        assert dashboard.url == url
+        dashboard.glompo_iteration_batch(opt_id=1, call_ids=np.array([1]),
+                                         x=np.zeros((1, 2)), fx=np.array([1.0]))
+        dashboard.glompo_run_finished(manager=second, reason="not this one")
+        assert _serving(dashboard)
+        dashboard.glompo_run_finished(manager=first, reason="done")
+        assert not _serving(dashboard) and not (tmp_path / URL_FILE).exists()
+        dashboard.glompo_run_started(manager=second)  # left registered: stays off
+        assert not _serving(dashboard)
+        dashboard.glompo_iteration_batch(opt_id=1, call_ids=np.array([2]),
+                                         x=np.zeros((1, 2)), fx=np.array([0.5]))
+        assert dashboard.state.optimizers[1].evaluations == 1  # the second run's: ignored
+    finally:
+        dashboard.close()
+
+
+def test_no_free_port_leaves_the_run_without_its_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def no_port(host: str, port: int, **kwargs: Any) -> None:
+        raise PortInUseError(f"ports {port} to {port + 20} on {host} are all in use: give "
+                             "another port")
+
+    monkeypatch.setattr("glompo_dashboard.live.bind_socket", no_port)
+    dashboard = Dashboard(port=8765)
+    dashboard.glompo_run_started(manager=FakeManagerView(working_dir=tmp_path))
+    assert not _serving(dashboard) and not (tmp_path / URL_FILE).exists()
+    assert capsys.readouterr().err == ("the dashboard is off for this run: ports 8765 to 8785 "
+                                       "on 127.0.0.1 are all in use: give another port\n")
+    dashboard.glompo_iteration_batch(opt_id=1, call_ids=np.array([1]), x=np.zeros((1, 2)),
+                                     fx=np.array([1.0]))
+    assert dashboard.state.optimizers == {}
