@@ -5,9 +5,13 @@
 thin methods over :func:`write` and :func:`load`. The tarball itself (manifest,
 checksums, naming, pruning) is :mod:`glompo_core.checkpointing`'s.
 
-Threads: :func:`write` runs in the manager's thread; it pauses every optimizer at an
-iteration boundary (``GloMPOManager._pause_all``), saves under the manager's lock, and
-resumes them (``_resume_all``) whatever happens.
+Threads and locks
+-----------------
+:func:`write` runs in the manager's thread; it pauses every optimizer at an iteration
+boundary (:func:`pause_all`: asked under the manager's lock, waited for without it, as
+the optimizers need the lock to reach the boundary), saves under the manager's lock, and
+resumes them (:func:`resume_all`) whatever happens. :func:`load` runs in the thread
+that builds the manager, before any optimizer thread exists.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glompo_core._decisions import ask_pause, launch, stop_optimizer
 from glompo_core._slot import OptRecord
 from glompo_core.errors import GloMPOError
 from glompo_core.plugins import PluginManager, get_plugin_manager
@@ -28,7 +33,38 @@ from glompo_core.status import run_time
 if TYPE_CHECKING:
     from glompo_core.manager import GloMPOManager
 
-__all__ = ["checkpoint_due", "load", "missing_plugin_message", "resume_optimizers", "write"]
+__all__ = ["checkpoint_due", "load", "missing_plugin_message", "pause_all", "resume_all",
+           "resume_optimizers", "write"]
+
+
+def pause_all(m: GloMPOManager) -> list[OptRecord]:
+    """Pause every live optimizer at its next iteration boundary; return those paused."""
+    with m._lock:
+        for rec in m._opts.values():
+            ask_pause(m, rec)
+        asked = [rec for rec in m._opts.values() if rec.pause_requested]
+    deadline = time.time() + m.pause_timeout
+    for rec in asked:
+        while not rec.pause_ack.is_set() and rec.thread is not None \
+                and rec.thread.is_alive() and time.time() < deadline:
+            rec.pause_ack.wait(0.05)
+    return [rec for rec in asked if rec.pause_ack.is_set()]
+
+
+def resume_all(m: GloMPOManager, paused: list[OptRecord]) -> None:
+    """Let the paused optimizers go on (or stop them, if the run is ending meanwhile)."""
+    with m._lock:
+        m._checkpoint_pending = False
+        if m.exit_reason is not None:  # the run ends: stop them before they may go on
+            for rec in m._opts.values():
+                if rec.alive and not rec.stop_requested:
+                    stop_optimizer(m, rec, "the run is ending", record=False)
+        for rec in m._opts.values():
+            if rec.pause_requested:
+                rec.pause_requested = False
+                rec.pause_flag.set()
+    for rec in paused:
+        m._fire("glompo_optimizer_resumed", opt_id=rec.opt_id)
 
 
 def write(m: GloMPOManager) -> Path | None:
@@ -44,7 +80,7 @@ def write(m: GloMPOManager) -> Path | None:
     m.last_chkpt_fcall = m.f_counter
     directory = m.working_dir / Path(control.checkpointing_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    paused = m._pause_all()
+    paused = pause_all(m)
     try:
         # observers (the scope) must have seen every batch the checkpoint holds
         m._drain_events(0, budget=None)
@@ -72,7 +108,7 @@ def write(m: GloMPOManager) -> Path | None:
             raise CheckpointingError(f"checkpoint failed: {exc}") from exc
         return None
     finally:
-        m._resume_all(paused)
+        resume_all(m, paused)
 
 
 def _save_state(m: GloMPOManager, tmp: Path, paused: list[OptRecord], control: Any,
@@ -328,15 +364,15 @@ def resume_optimizers(m: GloMPOManager) -> None:
         cls = entry["cls"]
         init = dict(entry["init_kwargs"], workers=entry["workers"])
         if entry["restart"] == "state":
-            m._launch(entry["opt_id"], cls, init, entry["call_kwargs"], entry["x0"],
-                      restart=entry["path"], t_start=entry["t_start"])
+            launch(m, entry["opt_id"], cls, init, entry["call_kwargs"], entry["x0"],
+                   restart=entry["path"], t_start=entry["t_start"])
         else:
             x0 = entry.get("best_x")
             x0 = np.asarray(entry["x0"] if x0 is None else x0, dtype=float)
             m.logger.warning("optimizer %d (%s) restarts from its best point",
                              entry["opt_id"], entry["type"])
-            m._launch(entry["opt_id"], cls, init, entry["call_kwargs"], x0,
-                      t_start=entry["t_start"])
+            launch(m, entry["opt_id"], cls, init, entry["call_kwargs"], x0,
+                   t_start=entry["t_start"])
 
 
 def checkpoint_due(m: GloMPOManager) -> str | None:

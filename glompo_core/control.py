@@ -29,6 +29,8 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from glompo_core import _decisions
+
 if TYPE_CHECKING:
     from glompo_core.manager import GloMPOManager
 
@@ -176,6 +178,26 @@ class RunControl:
                 pass
 
     # ------------------------------------------------------ the manager's thread
+    def check_files(self) -> None:
+        """Turn the ``STOP_<id>`` and ``CHKPT`` files of the working directory into requests.
+
+        Each file is deleted once read (a ``STOP_`` file naming no live optimizer too).
+        Called by the manager's loop about once a second.
+        """
+        working_dir = self._m.working_dir
+        for path in working_dir.glob("STOP_*"):
+            try:
+                opt_id = int(path.name[5:])
+            except ValueError:
+                continue
+            if self.stop_optimizer(opt_id, f"user request ({path.name} file)"):
+                _log.info("STOP file found: stopping optimizer %d", opt_id)
+            path.unlink(missing_ok=True)
+        if (working_dir / "CHKPT").exists():
+            _log.info("CHKPT file found: writing a checkpoint")
+            (working_dir / "CHKPT").unlink(missing_ok=True)
+            self.checkpoint()
+
     def carry_out(self) -> None:
         """Carry out every request queued so far, in order (the manager's loop thread).
 
@@ -194,12 +216,12 @@ class RunControl:
                     continue
                 if m.checkpoint_control is not None:
                     _log.info("%s: writing a checkpoint before stopping", req.reason)
-                m._request_exit(req.reason, state=req.state, checkpoint=True)
+                _decisions.request_exit(m, req.reason, state=req.state, checkpoint=True)
             elif req.kind == "stop":
                 with m._lock:
                     rec = m._opts.get(req.opt_id)
                     if rec is not None and rec.alive and not rec.stop_requested:
                         _log.info("stopping optimizer %d: %s", req.opt_id, req.reason)
-                        m._stop_optimizer(rec, req.reason)
+                        _decisions.stop_optimizer(m, rec, req.reason)
             elif m.exit_reason is None:  # checkpoint
                 m.checkpoint()

@@ -79,8 +79,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("manager.py", "getattr:open"): "the manager probes the logger for open() to tell a "
                                     "file logger from the in-memory one",
     ("manager.py", "getattr:truncate_after"): "resume probes the logger to truncate its file",
-    ("manager.py", "glompo-scope"): "visualisation=True without a plugin that draws: the "
-                                    "install hint",
+    ("settings.py", "glompo-scope"): "visualisation=True without a plugin that draws: the "
+                                     "install hint",
     ("_setup_checks.py", "FileLogger"): "summary_files=3 looks the logger 'FileLogger' up "
                                         "by name",
     ("_setup_checks.py", "glompo-hdf5"): "summary_files=3 without glompo-hdf5: the install "

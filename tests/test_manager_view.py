@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from glompo_core import GloMPOManager
+from glompo_core._view import View as _View
 from glompo_core.budget import run_budget
 from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds
-from glompo_core.manager import _View
 from glompo_core.protocols import ManagerView
 from glompo_core.selectors import CycleSelector
 from glompo_core.testing import FakeManagerView

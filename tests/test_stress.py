@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import glompo_core.manager
+import glompo_core._decisions
 from glompo_core import GloMPOManager
 from glompo_core.checkpointing import CheckpointingControl
 from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds
@@ -64,7 +64,7 @@ def _meddle(directory: Path, stop: threading.Event, seed: int, counts: dict[str,
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_many_threads_stops_checkpoints_and_errors_lose_nothing(tmp_path: Path,
                                                                 round_: int) -> None:
-    assert glompo_core.manager.CHECK_LOCKS  # the lock assertions are on (tests/conftest.py)
+    assert glompo_core._decisions.CHECK_LOCKS  # the lock assertions are on (conftest.py)
     task = FlakyTask()
     rec = Recorder()
     work = tmp_path / "run"
