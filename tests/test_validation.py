@@ -403,9 +403,11 @@ def test_plugin_optimizers_are_checked_as_far_as_they_can_be() -> None:
     assert _problems(nevergrad_plugin.NevergradOptimizer, {"optimizer": "CMA", "budgett": 9}) \
         == [("init", "budgett", "not an argument of NevergradOptimizer; did you mean "
                                 "'budget'?")]
-    # the scipy optimizers keep their **options for scipy (checked when built): no refusal
-    for name in ("ScipyOptimizer", "NelderMead", "DualAnnealing", "DifferentialEvolution"):
+    # the scipy optimizers keep their **options for scipy and declare them (per method)
+    for name in ("ScipyOptimizer", "NelderMead"):
         assert _problems(getattr(scipy_plugin, name), {"maxfev": 100, "maxiter": 3}) == []
+    assert _problems(scipy_plugin.DualAnnealing, {"maxfev": 100, "maxiter": 3}) == [
+        ("init", "maxfev", "not an argument of DualAnnealing; did you mean 'maxfun'?")]
 
 
 # -- the working directory ---------------------------------------------------------------

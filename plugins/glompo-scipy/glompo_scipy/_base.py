@@ -15,7 +15,7 @@ import collections
 import difflib
 import math
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -183,7 +183,40 @@ class ScipyBase(BaseOptimizer):
 
     def _known_options(self) -> Sequence[str] | None:
         """The option names scipy accepts (None: not checked)."""
+        return type(self)._option_names({})
+
+    @classmethod
+    def _option_names(cls, init_kwargs: Mapping[str, Any]) -> Sequence[str] | None:
+        """The scipy option names the class accepts with ``init_kwargs`` (None: any)."""
         return None
+
+    @classmethod
+    def known_init_options(cls, init_kwargs: Mapping[str, Any]) -> Collection[str] | None:
+        """The names ``**kwargs`` accept given ``init_kwargs``, for the pre-run check.
+
+        Read by the argument check of ``setup()`` and run files
+        (:func:`glompo_core._setup_checks.init_argument_names`), so that a misspelt scipy
+        option is refused, with the closest name, before the run starts rather than when
+        the optimizer is built. They are ``workers`` and ``seed``, the names the optimizer
+        sets itself (given, they are refused with the reason when it is built) and the
+        scipy routine's options.
+
+        Parameters
+        ----------
+        init_kwargs
+            The optimizer's arguments (``method`` chooses the options of
+            :class:`~glompo_scipy.ScipyOptimizer`).
+
+        Returns
+        -------
+        Collection[str] or None
+            The names; None when they cannot be known (an unknown method: building the
+            optimizer reports it).
+        """
+        options = cls._option_names(init_kwargs)
+        if options is None:
+            return None
+        return {"workers", "seed", *cls._RESERVED, *options}
 
     @staticmethod
     def _signature_options(function: Callable[..., Any],

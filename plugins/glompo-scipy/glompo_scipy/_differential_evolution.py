@@ -70,10 +70,11 @@ class DifferentialEvolution(ScipyBase):
         """``'scipy differential_evolution'``."""
         return "scipy differential_evolution"
 
-    def _known_options(self) -> Sequence[str] | None:
+    @classmethod
+    def _option_names(cls, init_kwargs: Mapping[str, Any]) -> Sequence[str] | None:
         from scipy.optimize import differential_evolution
 
-        return self._signature_options(differential_evolution, exclude=_SET_HERE)
+        return cls._signature_options(differential_evolution, exclude=_SET_HERE)
 
     def _run(self, objective: _Objective, x0: np.ndarray, lower: np.ndarray,
              upper: np.ndarray) -> Mapping[str, Any]:

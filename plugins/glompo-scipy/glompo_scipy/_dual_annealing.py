@@ -76,10 +76,11 @@ class DualAnnealing(ScipyBase):
         """``'scipy dual_annealing'``."""
         return "scipy dual_annealing"
 
-    def _known_options(self) -> Sequence[str] | None:
+    @classmethod
+    def _option_names(cls, init_kwargs: Mapping[str, Any]) -> Sequence[str] | None:
         from scipy.optimize import dual_annealing
 
-        return self._signature_options(dual_annealing, exclude=_SET_HERE)
+        return cls._signature_options(dual_annealing, exclude=_SET_HERE)
 
     def _run(self, objective: _Objective, x0: np.ndarray, lower: np.ndarray,
              upper: np.ndarray) -> Mapping[str, Any]:

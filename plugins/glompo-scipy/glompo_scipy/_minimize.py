@@ -63,6 +63,19 @@ def _scipy_version() -> tuple[int, int]:
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
+def _implementation_of(method: Any) -> Any:
+    """scipy's private implementation of ``method`` (for its option names), or None.
+
+    Raises ValueError for a method that is not offered (see :func:`_resolve_method`).
+    """
+    key = _resolve_method(method)
+    try:
+        from scipy.optimize import _minimize
+    except ImportError:  # pragma: no cover - scipy reorganised its modules
+        return None
+    return getattr(_minimize, METHODS[key][1], None)
+
+
 def _resolve_method(method: Any) -> str:
     """The lower-case key of ``method`` in :data:`METHODS`, or a ValueError."""
     if not isinstance(method, str) or method.lower() not in METHODS:
@@ -169,18 +182,23 @@ class ScipyOptimizer(ScipyBase):
 
     def _implementation(self) -> Any:
         """scipy's private implementation of the method (for its option names), or None."""
-        try:
-            from scipy.optimize import _minimize
-        except ImportError:  # pragma: no cover - scipy reorganised its modules
-            return None
-        return getattr(_minimize, METHODS[self.method.lower()][1], None)
+        return _implementation_of(self.method)
 
     def _known_options(self) -> Sequence[str] | None:
-        impl = self._implementation()
+        return self._option_names({"method": self.method})
+
+    @classmethod
+    def _option_names(cls, init_kwargs: Mapping[str, Any]) -> Sequence[str] | None:
+        """The options of the method ``init_kwargs`` (or the class) chooses; None if unknown."""
+        method = cls.fixed_method or init_kwargs.get("method") or "Nelder-Mead"
+        try:
+            impl = _implementation_of(method)
+        except ValueError:  # an unknown method: building the optimizer says so
+            return None
         if impl is None:  # pragma: no cover - scipy reorganised its modules
             return None
-        return [*_TOP_LEVEL, *self._signature_options(impl, exclude=(*_NOT_OPTIONS,
-                                                                      "workers"))]
+        return [*_TOP_LEVEL, *cls._signature_options(impl, exclude=(*_NOT_OPTIONS,
+                                                                     "workers"))]
 
     def _batches_gradients(self) -> bool:
         """True if the method takes scipy's ``workers`` option (finite differences)."""

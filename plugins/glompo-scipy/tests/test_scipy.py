@@ -329,6 +329,38 @@ def test_bad_input_names_the_argument(cls: type, kwargs: dict[str, Any], match: 
         cls(**kwargs)
 
 
+@pytest.mark.parametrize(("cls", "init", "key", "message"), [
+    (NelderMead, {"xtol": 1e-3}, "xtol", "did you mean 'xatol'?"),
+    (ScipyOptimizer, {"method": "Powell", "xatol": 1e-3}, "xatol", "did you mean 'xtol'?"),
+    (ScipyOptimizer, {"maxfevs": 10}, "maxfevs", "did you mean 'maxfev'?"),  # Nelder-Mead's
+    (DifferentialEvolution, {"popsise": 5}, "popsise", "did you mean 'popsize'?"),
+    (DualAnnealing, {"maxfunn": 100}, "maxfunn", "did you mean 'maxfun'?"),
+    (DualAnnealing, {"sed": 1}, "sed", "did you mean 'seed'?"),
+])
+def test_a_misspelt_option_is_refused_before_the_run(cls: type, init: dict[str, Any], key: str,
+                                                     message: str) -> None:
+    # known_init_options: setup() and run files check scipy's options before the run starts
+    from glompo_core._setup_checks import optimizer_argument_problems
+
+    problems = optimizer_argument_problems(cls, init, {})
+    assert [(p.key, p.message) for p in problems] == [
+        (key, f"not an argument of {cls.__name__}; {message}")]
+
+
+@pytest.mark.parametrize(("cls", "init"), [
+    (ScipyOptimizer, {"method": "Powell", "xtol": 1e-3, "workers": 2, "seed": 1, "tol": 0.1}),
+    (DifferentialEvolution, {"popsize": 5, "maxiter": 3, "seed": 1}),
+    (DualAnnealing, {"maxfun": 100, "no_local_search": True}),
+    (ScipyOptimizer, {"method": "nelder_mead", "anything": 1}),  # the method is reported
+    (LBFGSB, {"bounds": [(0, 1)]}),  # reported with its reason when the optimizer is built
+])
+def test_accepted_options_pass_the_check_before_the_run(cls: type,
+                                                        init: dict[str, Any]) -> None:
+    from glompo_core._setup_checks import optimizer_argument_problems
+
+    assert optimizer_argument_problems(cls, init, {}) == []
+
+
 def test_cobyqa_on_an_old_scipy_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     from glompo_scipy import _minimize
 
