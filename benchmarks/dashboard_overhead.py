@@ -106,6 +106,14 @@ def timed(evals: int, max_jobs: int, case: str) -> dict[str, Any]:
                 "kbytes": client.bytes / 1024 if client else 0.0}
 
 
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    """First and third quartiles (both the value itself for one value)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--evals", type=int, default=6000)
@@ -135,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"case": case,
                      "evals_per_s": statistics.median(r["evals_per_s"] for r in runs[case]),
                      "ratio": statistics.median(ratios), "ratio_min": min(ratios),
+                     "ratio_q1_q3": _quartiles(ratios),
                      "wall_evals_per_s": statistics.median(r["wall_evals_per_s"]
                                                            for r in runs[case]),
                      "wall_ratio": statistics.median(wall),
@@ -143,11 +152,13 @@ def main(argv: list[str] | None = None) -> int:
                      "evaluations": runs[case][0]["evaluations"]})
     print(f"{rows[0]['evaluations']} evaluations of a 1 ms task, max_jobs={args.max_jobs}, "
           f"threads, one event per evaluation; median of {args.repeats} interleaved runs")
-    print(f"{'case':<32}{'evals/s':>10}{'ratio':>8}{'worst':>8}{'wall evals/s':>14}"
-          f"{'ratio':>8}{'events':>8}{'KiB':>8}")
+    print(f"{'case':<32}{'evals/s':>10}{'ratio':>8}{'q1-q3':>14}{'worst':>8}"
+          f"{'wall evals/s':>14}{'ratio':>8}{'events':>8}{'KiB':>8}")
     for row in rows:
+        q1, q3 = row["ratio_q1_q3"]
         print(f"{row['case']:<32}{row['evals_per_s']:>10.1f}{row['ratio']:>8.3f}"
-              f"{row['ratio_min']:>8.3f}{row['wall_evals_per_s']:>14.1f}"
+              f"{f'{q1:.3f}-{q3:.3f}':>14}{row['ratio_min']:>8.3f}"
+              f"{row['wall_evals_per_s']:>14.1f}"
               f"{row['wall_ratio']:>8.3f}{row['events']:>8.0f}{row['kbytes']:>8.1f}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
