@@ -2,6 +2,13 @@
 
 Sections as in the reference: Assignment, Settings, Counters, Run Information and
 Solution. The file loads with ``yaml.safe_load``.
+
+Threads and locks
+-----------------
+:func:`snapshot` copies what the summary says out of the manager under its lock into a
+frozen :class:`SummarySnapshot` (components are described as plain data then);
+:func:`summary_dict` and :func:`write_summary` read only the snapshot, so they may run
+in any thread, while the run goes on or after it.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import getpass
 import os
 import socket
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,12 +28,12 @@ import yaml
 
 from glompo_core._version import __version__
 from glompo_core.settings import setting_infos, summary_entries
-from glompo_core.status import run_time
+from glompo_core.status import _lock_of, run_time
 
 if TYPE_CHECKING:
     from glompo_core.manager import GloMPOManager
 
-__all__ = ["summary_dict", "write_summary"]
+__all__ = ["SummarySnapshot", "snapshot", "summary_dict", "write_summary"]
 
 
 class _Literal(str):
@@ -88,9 +96,8 @@ def _stats(values: list[float]) -> tuple[Any, Any]:
     return float(np.round(arr.mean(), 3)), float(np.round(arr.std(), 3))
 
 
-def _failures(manager: GloMPOManager) -> dict[str, Any] | int:
+def _failures(tally: Any) -> dict[str, Any] | int:
     """Failed evaluations: their number, and per kind (type and site) a count and example."""
-    tally = manager.failures
     if not tally.total:
         return 0
     return {"Total": tally.total,
@@ -101,10 +108,7 @@ def _failures(manager: GloMPOManager) -> dict[str, Any] | int:
                       for k in tally.as_dict()["kinds"]]}
 
 
-def _settings(manager: GloMPOManager) -> dict[str, Any]:
-    """The Settings section: the plain settings from their table (glompo_core.settings),
-    the components and bounds described, in the section's order (each entry's rank)."""
-    selector = manager.opt_selector
+def _selector(selector: Any) -> dict[str, Any]:
     avail: dict[int, Any] = {}
     for i, (cls, init, call) in enumerate(getattr(selector, "avail_opts", [])):
         avail[i] = {"type": cls.__name__, "init_kwargs": _plain(init),
@@ -112,68 +116,128 @@ def _settings(manager: GloMPOManager) -> dict[str, Any]:
     spawn = {type(c).__name__: _plain({k: v for k, v in vars(c).items()
                                        if not k.startswith("_")})
              for c in getattr(selector, "allow_spawn", [])}
-    entries: list[tuple[int, str, Any]] = [
-        (0, "x0 Generator", {**_component(manager.x0_generator, "Generator"),
-                             "n_params": manager.n_parms}),
-        (1, "Exit Conditions", _Literal(str(manager.exit_conditions))),
-        (2, "Stoppers", _Literal(str(manager.stoppers)) if manager.stoppers else None),
-        (3, "Optimizer Selector", {"Selector": type(selector).__name__,
-                                   "Allow Spawn": spawn or None,
-                                   "Available Optimizers": avail}),
-        (4, "Default Portfolio", manager.default_portfolio.as_summary()
-         if manager.default_portfolio is not None else None),
-        (16, "Bounds", _bounds_groups(manager.bounds)),
-        (17, "Checksum", manager.checksum),
-        (18, "GloMPO Version", __version__),
-    ]
-    entries += summary_entries({info.name: getattr(manager, info.attr)
-                                for info in setting_infos() if info.summary is not None})
-    return {label: value for _, label, value in sorted(entries, key=lambda e: e[0])}
+    return {"Selector": type(selector).__name__, "Allow Spawn": spawn or None,
+            "Available Optimizers": avail}
 
 
-def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
-    """The content of the summary file, as plain data."""
+@dataclass(frozen=True)
+class SummarySnapshot:
+    """What the summary says about a run, copied out of the manager at one moment.
+
+    Built by :func:`snapshot` under the manager's lock; the components are described
+    (plain data) when it is taken, so the summary never reads a live component.
+    """
+
+    settings: dict[str, Any]  #: values of the settings with a summary entry, by name
+    described: tuple[tuple[int, str, Any], ...]  #: the other Settings entries
+    task_name: str
+    working_dir: str
+    sessions: tuple[tuple[float, float | None], ...]  #: (start, end) of every session
+    elapsed: float  #: the run's clock (status.run_time)
+    session: float
+    f_counter: int
+    hunt_counter: int
+    o_counter: int
+    stopped: int
+    converged: int
+    statuses: tuple[str, ...]
+    failures: dict[str, Any] | int
+    checkpoints: tuple[str, ...]
+    mem_history: tuple[float, ...]
+    cpu_history: tuple[float, ...]
+    load_history: tuple[tuple[float, float, float], ...]
+    best_x: tuple[float, ...] | None
+    best_fx: float
+    origin: dict[str, Any]
+    exit_text: str | None
+    exit_reason: str | None
+    end_state: str
+
+
+def snapshot(manager: GloMPOManager) -> SummarySnapshot:
+    """Take what the summary of ``manager`` needs, under its lock."""
+    with _lock_of(manager):
+        starts, ends = list(manager.opt_session_starts), list(manager.opt_session_ends)
+        sessions = tuple(zip(starts, [*ends, *[None] * (len(starts) - len(ends))]))
+        elapsed, session = run_time(manager.t_used, manager.t_start, manager.t_end)
+        best = manager.result
+        conditions = manager.exit_conditions
+        portfolio = manager.default_portfolio
+        described = (
+            (0, "x0 Generator", {**_component(manager.x0_generator, "Generator"),
+                                 "n_params": manager.n_parms}),
+            (1, "Exit Conditions", _Literal(str(conditions))),
+            (2, "Stoppers", _Literal(str(manager.stoppers)) if manager.stoppers else None),
+            (3, "Optimizer Selector", _selector(manager.opt_selector)),
+            (4, "Default Portfolio", portfolio.as_summary() if portfolio is not None else None),
+            (16, "Bounds", _bounds_groups(manager.bounds)),
+            (17, "Checksum", manager.checksum),
+            (18, "GloMPO Version", __version__),
+        )
+        return SummarySnapshot(
+            settings={info.name: getattr(manager, info.attr) for info in setting_infos()
+                      if info.summary is not None},
+            described=described,
+            task_name=getattr(manager.task, "__name__", type(manager.task).__name__),
+            working_dir=str(manager.working_dir), sessions=sessions, elapsed=elapsed,
+            session=session, f_counter=manager.f_counter, hunt_counter=manager.hunt_counter,
+            o_counter=manager.o_counter, stopped=len(manager.stopped_opts),
+            converged=manager.converged,
+            statuses=tuple(rec.status for rec in manager._opts.values()),
+            failures=_failures(manager.failures),
+            checkpoints=tuple(sorted(manager.checkpoint_history)),
+            mem_history=tuple(manager.mem_history), cpu_history=tuple(manager.cpu_history),
+            load_history=tuple(manager.load_history),
+            best_x=None if best.x is None else tuple(float(v) for v in best.x),
+            best_fx=best.fx, origin=dict(best.origin or {}),
+            exit_text=conditions.str_with_result() if conditions else None,
+            exit_reason=manager.exit_reason, end_state=manager.end_state)
+
+
+def summary_dict(source: GloMPOManager | SummarySnapshot) -> dict[str, Any]:
+    """The content of the summary file, as plain data.
+
+    Parameters
+    ----------
+    source
+        A snapshot, or a manager (a snapshot of it is taken).
+    """
+    snap = source if isinstance(source, SummarySnapshot) else snapshot(source)
     try:
         user = getpass.getuser()
     except Exception:
         user = "?"
     periods = [{"Start": str(datetime.fromtimestamp(s)),
                 "End": str(datetime.fromtimestamp(e)) if e else None}
-               for s, e in zip(manager.opt_session_starts,
-                               [*manager.opt_session_ends,
-                                *[None] * (len(manager.opt_session_starts)
-                                           - len(manager.opt_session_ends))])]
-    elapsed, session = run_time(manager.t_used, manager.t_start, manager.t_end)
-    statuses = list(manager.optimizer_status().values())
-    mem = [m / 1024**3 for m in manager.mem_history]
-    cpu_mean, cpu_std = _stats(manager.cpu_history)
-    loads = np.asarray(manager.load_history, dtype=float) if manager.load_history else None
-    best = manager.result
-    exit_text = manager.exit_conditions.str_with_result() if manager.exit_conditions else None
+               for s, e in snap.sessions]
+    mem = [m / 1024**3 for m in snap.mem_history]
+    cpu_mean, cpu_std = _stats(list(snap.cpu_history))
+    loads = np.asarray(snap.load_history, dtype=float) if snap.load_history else None
+    entries = [*snap.described, *summary_entries(snap.settings)]
     return {
         "Assignment": {
-            "Task": getattr(manager.task, "__name__", type(manager.task).__name__),
-            "Working Dir": str(manager.working_dir),
+            "Task": snap.task_name,
+            "Working Dir": snap.working_dir,
             "Username": user,
             "Hostname": socket.gethostname(),
             "Time": {
                 "Optimization Periods": periods,
-                "Total": _duration(elapsed),
-                "Session": _duration(session),
+                "Total": _duration(snap.elapsed),
+                "Session": _duration(snap.session),
             },
         },
-        "Settings": _settings(manager),
+        "Settings": {label: value for _, label, value in sorted(entries, key=lambda e: e[0])},
         "Counters": {
-            "Function Evaluations": manager.f_counter,
-            "Times Stoppers Evaluated": manager.hunt_counter,
+            "Function Evaluations": snap.f_counter,
+            "Times Stoppers Evaluated": snap.hunt_counter,
             "Optimizers": {
-                "Started": manager.o_counter,
-                "Stopped": len(manager.stopped_opts),
-                "Converged": manager.converged,
-                "Crashed": statuses.count("crashed"),
+                "Started": snap.o_counter,
+                "Stopped": snap.stopped,
+                "Converged": snap.converged,
+                "Crashed": snap.statuses.count("crashed"),
             },
-            "Failed Evaluations": _failures(manager),
-            "Checkpoints": sorted(manager.checkpoint_history) or None,
+            "Failed Evaluations": snap.failures,
+            "Checkpoints": list(snap.checkpoints) or None,
         },
         "Run Information": {
             "Memory": {
@@ -195,17 +259,17 @@ def summary_dict(manager: GloMPOManager) -> dict[str, Any]:
             },
         },
         "Solution": {
-            "fx": None if best.x is None else float(best.fx),
-            "origin": _plain(best.origin) if best.origin else None,
-            "exit cond.": _Literal(exit_text) if exit_text else None,
-            "exit reason": _Literal(manager.exit_reason) if manager.exit_reason else None,
-            "end state": manager.end_state,
-            "x": None if best.x is None else [float(v) for v in best.x],
+            "fx": None if snap.best_x is None else float(snap.best_fx),
+            "origin": _plain(snap.origin) if snap.origin else None,
+            "exit cond.": _Literal(snap.exit_text) if snap.exit_text else None,
+            "exit reason": _Literal(snap.exit_reason) if snap.exit_reason else None,
+            "end state": snap.end_state,
+            "x": None if snap.best_x is None else list(snap.best_x),
         },
     }
 
 
-def write_summary(manager: GloMPOManager, directory: Path) -> Path:
+def write_summary(manager: GloMPOManager | SummarySnapshot, directory: Path) -> Path:
     """Write ``glompo_manager_log.yml`` into ``directory`` and return its path.
 
     The file is written to a temporary name and renamed, so an interrupted write never
