@@ -14,7 +14,8 @@ call, which also holds the dashboard's server start (about 20 ms) and its clean 
 when the run has ended (about 0.2 s: uvicorn's shutdown polls every 0.1 s); that fixed
 cost weighs on a run of seconds, not on one of hours.
 
-    python -m benchmarks.dashboard_overhead [--evals N] [--repeats R] [--json out.json]
+    python -m benchmarks.dashboard_overhead [--evals N] [--repeats R] [--delay S]
+                                            [--json out.json]
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ DIMS = 5
 BOUNDS = [(-1.0, 1.0)] * DIMS
 
 
+DELAY = [0.001]  # seconds per evaluation (--delay)
+
+
 def sleepy(x: Any) -> float:
-    """Sleeps 1 ms (an external program waited on)."""
-    time.sleep(0.001)
+    """Sleeps ``DELAY`` (1 ms by default: an external program waited on)."""
+    time.sleep(DELAY[0])
     return float(sum(v * v for v in x))
 
 
@@ -119,8 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evals", type=int, default=6000)
     parser.add_argument("--max-jobs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--delay", type=float, default=0.001,
+                        help="seconds per evaluation (default 0.001)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
+    DELAY[0] = args.delay
     try:
         import glompo_dashboard  # noqa: F401
     except ImportError:
@@ -150,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                      "events": statistics.median(r["events"] for r in runs[case]),
                      "kbytes": statistics.median(r["kbytes"] for r in runs[case]),
                      "evaluations": runs[case][0]["evaluations"]})
-    print(f"{rows[0]['evaluations']} evaluations of a 1 ms task, max_jobs={args.max_jobs}, "
+    print(f"{rows[0]['evaluations']} evaluations of a {args.delay * 1e3:g} ms task, "
+          f"max_jobs={args.max_jobs}, "
           f"threads, one event per evaluation; median of {args.repeats} interleaved runs")
     print(f"{'case':<32}{'evals/s':>10}{'ratio':>8}{'q1-q3':>14}{'worst':>8}"
           f"{'wall evals/s':>14}{'ratio':>8}{'events':>8}{'KiB':>8}")
