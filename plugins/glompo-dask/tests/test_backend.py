@@ -157,7 +157,11 @@ def test_a_task_exception_arrives_with_its_type_and_text(backend: DaskBackend) -
     with pytest.raises(ArithmeticError, match=r"no solution at x0=0\.90") as info:
         backend.evaluate(np.array([0.9]))
     frames = "".join(str(f) for f in info.traceback)  # the worker's frames are kept
-    assert "in __call__" in frames and "raise ArithmeticError" in frames
+    # the frame of the raise, by name and line; cloudpickle >= 3.1.3 sends code pickled by
+    # value under the file name '<dynamic-code>', so its source text may be absent
+    raise_line = Picky.__call__.__code__.co_firstlineno + 2
+    assert "in __call__" in frames
+    assert "raise ArithmeticError" in frames or f":{raise_line} in __call__" in frames
     with pytest.raises(ArithmeticError, match=r"x0=0\.70"):  # the first failing row, in order
         backend.evaluate_batch(np.array([[0.1], [0.7], [0.8]]))
     assert backend.evaluate(np.array([0.3])) == 0.3  # the backend goes on
