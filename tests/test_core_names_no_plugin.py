@@ -31,7 +31,7 @@ CORE = Path(glompo_core.__file__).parent
 
 #: Packages of the first-party plugin distributions.
 PLUGIN_PACKAGES = ("glompo_cma", "glompo_hdf5", "glompo_scope", "glompo_dask", "glompo_scipy",
-                   "glompo_nevergrad")
+                   "glompo_nevergrad", "glompo_dashboard")
 #: Distribution names (``glompo-hdf5``), for install hints and messages.
 PLUGIN_DISTRIBUTIONS = tuple(p.replace("_", "-") for p in PLUGIN_PACKAGES)
 #: Class names of components the first-party plugins register (checked against their
@@ -58,7 +58,7 @@ ALLOWED: dict[tuple[str, str], str] = {
        for name in ("CMAOptimizer", "ScipyOptimizer", "DifferentialEvolution", "DualAnnealing",
                     "NevergradOptimizer", "NGOpt", "FileLogger", "GloMPOScope", "glompo-cma",
                     "glompo-scipy", "glompo-nevergrad", "glompo-hdf5", "glompo-scope",
-                    "glompo-dask")},
+                    "glompo-dask", "glompo-dashboard")},
     ("runfile.py", "glompo-scope"): "'visualisation:' in a run file without a plugin that "
                                     "draws: the install hint",
     **{("_portfolio.py", dist): "a run file without opt_selector when no plugin gives a "
