@@ -3,6 +3,9 @@ through glompo_register_run_options, so that the core names no plugin."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -119,3 +122,15 @@ def test_a_core_key_cannot_be_taken() -> None:
     with pytest.warns(RuntimeWarning, match="'max_jobs' of 'core' is one of the core's keys"):
         pm = PluginManager(load_entrypoints=False, plugins=[("core", _CoreKey())])
     assert pm.run_options() == []
+
+
+def test_glompo_run_with_the_option_serves_then_cleans_up(tmp_path: Path) -> None:
+    (tmp_path / "run.yml").write_text(RUN + "working_dir: out\nsummary_files: 1\n")
+    done = subprocess.run([sys.executable, "-m", "glompo_core.cli", "run", "run.yml",
+                           "--dashboard", "0", "--no-progress"], cwd=tmp_path, text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (line,) = [t for t in done.stderr.splitlines() if t.startswith("GloMPO dashboard: ")]
+    assert re.fullmatch(r"GloMPO dashboard: http://127\.0\.0\.1:\d+/\?token=[\w-]{32}", line)
+    assert (tmp_path / "out" / "glompo_manager_log.yml").is_file()
+    assert not (tmp_path / "out" / "dashboard_url.txt").exists()  # removed at the run's end
