@@ -54,8 +54,12 @@ def test_quick_runs_every_method_on_every_problem(quick: dict[str, Any]) -> None
         gaps = [run["trace"][str(n)] for n in counts]
         assert all(b <= a for a, b in itertools.pairwise(gaps))
         assert run["gap"] == gaps[-1] >= 0.0
-    # f1 (the sphere) is solved to COCO's precision by everyone within 400 evaluations
-    assert all(r["gap"] < 1e-8 for r in runs if r["function"] == 1)
+    # f1 (the sphere) is solved to COCO's precision by the sequential peers within 400
+    # evaluations; the default portfolio shares them among 4 CMA-ES runs at once, so
+    # none converges that far (a known weakness at tiny budgets, docs/guides/benchmarks.md)
+    gaps_f1 = {r["method"]: r["gap"] for r in runs if r["function"] == 1}
+    assert gaps_f1["bipop"] < 1e-8 and gaps_f1["de"] < 1e-8
+    assert gaps_f1["glompo-recommended"] < 1e-2
 
 
 def test_quick_writes_coco_data_per_method(quick: dict[str, Any], bbob: ModuleType) -> None:
@@ -177,6 +181,22 @@ def test_the_recommended_file_needs_no_adapting_of_units(bbob: ModuleType) -> No
     adapted = bbob.adapt_run_file(recommended, 10, 20_000, 0.3)
     assert "sigma0" not in yaml.safe_dump(adapted["opt_selector"])
     assert "sigma_rel" in yaml.safe_dump(adapted["opt_selector"])
+
+
+def test_default_method_runs_the_portfolio_glompo_run_gives(bbob: ModuleType,
+                                                            tmp_path: Path) -> None:
+    """``--methods default``: a run file with no opt_selector, so the installed plugins'
+    default portfolio runs, on the bbob box and budget, observed by COCO."""
+    assert bbob.resolve_method("default") == ("glompo-default", "default")
+    spec = bbob.RunSpec(1, 2, 6, "glompo-default", 1, 200, results_dir=str(tmp_path),
+                        run_file="default")
+    assert spec.parallel == 4
+    result = bbob.execute(spec)
+    assert result.status == "ok", result.error
+    assert result.evals == 200 and result.info["manager_f_counter"] == 200
+    assert "CMAPopulationSelector" in result.info["opt_selector"]  # glompo-cma's default
+    assert result.gap is not None and result.gap < 1.0  # instance 6: asked for by number
+    assert list((tmp_path / "glompo-default" / "f001_d02_i06_s1").glob("*.info"))
 
 
 # --------------------------------------------------------------------------- merge
