@@ -53,6 +53,12 @@ def child_seed(seed: int | None, *key: int) -> int | None:
     return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1)[0])
 
 
+def backend_kills_hung(backend: Any) -> bool:
+    """Whether ``backend`` abandons a hung evaluation itself (its declared
+    ``kills_hung_evaluations``; undeclared: True, the optimizer is left to it)."""
+    return bool(getattr(backend, "kills_hung_evaluations", True))
+
+
 def assert_locked(m: GloMPOManager) -> None:
     if CHECK_LOCKS and not m._lock._is_owned():  # type: ignore[attr-defined]
         raise AssertionError(f"{traceback.extract_stack(limit=2)[0].name} needs the "
@@ -447,7 +453,7 @@ def check_timeouts(m: GloMPOManager) -> None:
     as crashed. Process backends kill the hung evaluation themselves, and the
     optimizer goes on.
     """
-    if not m.allow_forced_terminations or m.proc_backend:
+    if not m.allow_forced_terminations or backend_kills_hung(m._backend_obj):
         return
     now = time.monotonic()
     hung = []

@@ -47,6 +47,7 @@ from glompo_core import _validation as validation
 from glompo_core._combinable import Combinable
 from glompo_core._install import install_hint
 from glompo_core._workdir import WorkingDirLock, lock_working_dir
+from glompo_core.errors import UnknownComponentError
 from glompo_core.optimizerlogger import BaseLogger
 from glompo_core.plugins import PluginManager
 
@@ -460,9 +461,9 @@ def check_summary_files(value: Any, pm: PluginManager) -> int:
             not 0 <= value <= 3:
         raise ValueError(f"summary_files must be 0 (nothing), 1 (YAML summary), 2 (+ trajectory "
                          f"plots) or 3 (+ HDF5 log); got {value!r}")
-    if value >= 3 and "filelogger" not in {n.lower() for n in pm.names("logger")}:
-        raise ValueError("summary_files=3 writes the HDF5 log with the FileLogger of the "
-                         "glompo-hdf5 plugin, which is not installed: "
+    if value >= 3 and file_logger(pm) is None:
+        raise ValueError("summary_files=3 writes the log to a file (the HDF5 log of the "
+                         "glompo-hdf5 plugin), and no logger that writes one is installed: "
                          f"{install_hint('glompo-hdf5')} (or use summary_files <= 2)")
     if value >= 2:
         import importlib.util
@@ -588,12 +589,25 @@ def history_window(stoppers: Combinable | None) -> int | None:
     return max(2, *needs)
 
 
+def file_logger(pm: PluginManager) -> Any:
+    """The logger of ``summary_files=3``: the first registered logger (by canonical name)
+    that writes a file (its class names one: ``filename``); None if none is registered."""
+    for name in pm.names("logger"):
+        cls = pm.get("logger", name)
+        if getattr(cls, "filename", None) is not None:
+            return cls
+    return None
+
+
 def make_logger(summary_files: int, n_parms: int, window: int | None, pm: PluginManager,
                 exit_conditions: Any) -> BaseLogger:
     expected = _expected_rows(exit_conditions)
     if summary_files >= 3:
         # the file holds every row: plots read it back, memory stays bounded
-        cls = pm.get("logger", "FileLogger", source="summary_files=3")
+        cls = file_logger(pm)
+        if cls is None:
+            raise UnknownComponentError("summary_files=3 needs a logger that writes a file "
+                                        "and none is registered")
         logger: BaseLogger = cls(n_parms, expected, False, window=window)
         return logger
     return BaseLogger(n_parms, expected, summary_files >= 2, window=window)

@@ -54,15 +54,20 @@ from glompo_core.settings import RunSettings, setting_infos
 if TYPE_CHECKING:
     from glompo_core._combinable import Combinable
     from glompo_core.checkpointing import CheckpointingControl
+    from glompo_core.optimizerlogger import BaseLogger
     from glompo_core.protocols import Backend, ExitCondition, Generator, Selector, Stopper
 
 __all__ = ["GloMPOManager"]
 
 _LOOP_WAIT = 0.05  # seconds the manager's thread waits for events per loop
-_OUTPUT_NAMES = ("glompo_manager_log.yml", "glompo_log.h5", "trajectories.png",
-                 "trajectories_best.png", "trajectories_log.png", "trajectories_log_best.png",
-                 "glompo_optimizer_printstreams", "glompo_optimizer_scope.mp4",
-                 "glompo_error.log")
+#: What a run writes in its working directory, refused (or deleted, with
+#: overwrite_existing) when a fresh run finds them: the core's outputs, the log's file
+#: (its ``filename``), and by convention every entry named ``glompo_*`` (the outputs of
+#: plugins, e.g. a visualisation's movie).
+_OUTPUT_NAMES = ("glompo_manager_log.yml", "trajectories.png", "trajectories_best.png",
+                 "trajectories_log.png", "trajectories_log_best.png",
+                 "glompo_optimizer_printstreams", "glompo_error.log")
+_OUTPUT_PREFIX = "glompo_"
 
 
 class GloMPOManager:
@@ -116,10 +121,12 @@ class GloMPOManager:
     task_retries: int
     max_failures_in_a_row: int
     max_crashes_in_a_row: int
+    #: The run's log: the in-memory BaseLogger, or a file logger (summary_files=3); the
+    #: manager calls only what the Logger protocol lists (checked by the test suite)
+    opt_log: BaseLogger
     # ... and what follows from them (_derive_settings)
     n_parms: int
     allow_forced_terminations: bool
-    proc_backend: bool
     _backend_obj: Backend
 
     def __init__(self) -> None:
@@ -359,16 +366,25 @@ class GloMPOManager:
         # last: nothing that can fail follows the lock (a directory another run holds is
         # refused before anything in it is deleted); released by the run's end or close()
         self._workdir_lock = checks.prepare_working_dir(self.working_dir,
-                                                        self.overwrite_existing, _OUTPUT_NAMES)
+                                                        self.overwrite_existing,
+                                                        self._output_names())
         self._is_initialised = True
         self.logger.info("manager set up: %d parameters, max_jobs=%d, backend=%s, seed=%s",
                          self.n_parms, self.max_jobs, self.backend, self.seed)
+
+    def _output_names(self) -> list[str]:
+        """The run's outputs present or to come in ``working_dir`` (see _OUTPUT_NAMES)."""
+        names = list(_OUTPUT_NAMES)
+        if self.opt_log.filename is not None:
+            names.append(self.opt_log.filename)
+        if self.working_dir.is_dir():
+            names += sorted(p.name for p in self.working_dir.glob(_OUTPUT_PREFIX + "*"))
+        return list(dict.fromkeys(names))
 
     def _derive_settings(self) -> None:
         """The attributes that follow from the settings (after setup() or a resume's overrides)."""
         self.n_parms = len(self.bounds)
         self.allow_forced_terminations = self.force_terminations_after > 0
-        self.proc_backend = self.backend not in ("threads",)
 
     def _wire(self, done: int) -> None:
         """Make the lock, the event queue, the view and the slots' callbacks."""
@@ -478,22 +494,20 @@ class GloMPOManager:
             self.checkpoint()
 
     def _open_log_file(self) -> None:
-        """Open the file of a file logger (glompo-hdf5): appended to when resuming."""
-        opener = getattr(self.opt_log, "open", None)
-        if not callable(opener):
+        """Open the log's file (if it writes one, as it names it): appended to when resuming."""
+        filename = self.opt_log.filename
+        if filename is None:
             return
-        log_path = self.working_dir / "glompo_log.h5"
+        log_path = self.working_dir / filename
         if self._resumed and log_path.exists():
-            opener(log_path, "a", self.checksum)
-            truncate = getattr(self.opt_log, "truncate_after", None)
-            if callable(truncate):  # drop rows written after the checkpoint
-                truncate(self.f_counter)
+            self.opt_log.open(log_path, "a", self.checksum)
+            self.opt_log.truncate_after(self.f_counter)  # rows written after the checkpoint
         else:
             if self._resumed:
-                self.logger.warning("no glompo_log.h5 in %s to append to: a new log "
-                                    "file starts at evaluation %d", self.working_dir,
+                self.logger.warning("no %s in %s to append to: a new log file starts at "
+                                    "evaluation %d", filename, self.working_dir,
                                     self.f_counter + 1)
-            opener(log_path, "w", self.checksum)
+            self.opt_log.open(log_path, "w", self.checksum)
         _finish.write_manager_metadata(self)
 
     def _start_visualisation(self) -> None:
@@ -563,7 +577,7 @@ class GloMPOManager:
         "f_counter", "o_counter", "converged", "hunt_counter", "last_hunt", "opt_crashed",
         "stopped_opts", "cpu_history", "mem_history", "load_history", "opt_session_starts",
         "opt_session_ends", "last_opt_spawn", "checkpoint_history", "result", "spawning_opts",
-        "checksum", "n_parms", "allow_forced_terminations", "proc_backend", "_chkpt_count",
+        "checksum", "n_parms", "allow_forced_terminations", "_chkpt_count",
         "_written_checkpoints", "failures", "_crashes_in_a_row", "_first_crash_in_row",
         "default_portfolio",
         *(info.attr for info in setting_infos() if info.name != "task"),

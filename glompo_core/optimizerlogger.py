@@ -15,7 +15,7 @@ import difflib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dill
 import numpy as np
@@ -173,6 +173,12 @@ class BaseLogger:
     >>> log.len(1), log.best_fx, log.get_best_iter()["x"].tolist()   # the whole run
     (4, 1.0, [0.1, 0.0])
     """
+
+    #: The file this logger writes, named in the run's working directory: the manager
+    #: opens ``working_dir / filename`` with :meth:`open` (``'w'`` for a new run, ``'a'``
+    #: then :meth:`truncate_after` for a resumed one) and counts it among the run's outputs.
+    #: None for a logger that keeps its history in memory only (this class).
+    filename: ClassVar[str | None] = None
 
     def __init__(self, n_parms: int, expected_rows: int = 0, build_traj_plot: bool = False,
                  *, window: int | None = None) -> None:
@@ -415,6 +421,17 @@ class BaseLogger:
         for oid in [opt_id] if opt_id is not None else list(self._hist):
             if oid in self._hist:
                 self._hist[oid].clear()
+
+    def open(self, path: str | Path, mode: str, checksum: str) -> None:
+        """Open the log's file ``path`` (file loggers): ``mode`` ``'w'`` (a new run) or
+        ``'a'`` (a resumed run, whose ``checksum`` the file must carry). In memory: nothing
+        to open."""
+
+    def truncate_after(self, call_id: int) -> int:
+        """Drop the rows after evaluation ``call_id`` from the file (a resumed run goes on
+        from its checkpoint's count); return how many were dropped. In memory: none (the
+        checkpoint holds exactly the rows up to it)."""
+        return 0
 
     def flush(self, opt_id: int | None = None) -> None:
         """Write pending rows to disk (file loggers); nothing to do in memory."""

@@ -9,7 +9,7 @@ methods works. The base classes (:class:`~glompo_core.optimizers.BaseOptimizer`,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -166,12 +166,48 @@ class Optimizer(Protocol):
 
 
 class Logger(Protocol):
-    """Holds the evaluation history (see :class:`~glompo_core.optimizerlogger.BaseLogger`)."""
+    """Holds the evaluation history: everything the manager calls on its log.
 
+    :class:`~glompo_core.optimizerlogger.BaseLogger` (in memory) implements all of it;
+    a logger that writes a file names it (``filename``) and the manager opens it in the
+    run's working directory (``open``), truncates it on resume (``truncate_after``),
+    flushes it from its own thread and closes it at the end: the manager knows no file
+    name of its own.
+    """
+
+    #: The file written in the working directory, or None (in memory only).
+    filename: ClassVar[str | None]
+    #: Keep every row in memory for the trajectory plots.
+    build_traj_plot: bool
+
+    # -- a file, if the logger writes one
+    def open(self, path: str | Path, mode: str, checksum: str) -> None: ...
+    def truncate_after(self, call_id: int) -> int: ...
+    def flush(self, opt_id: int | None = None) -> None: ...
+    def close(self) -> None: ...
+    # -- what the manager records
     def add_optimizer(self, opt_id: int, opt_type: str, t_start: float) -> None: ...
+    def add_iter_history(self, opt_id: int,
+                         extra_headers: Sequence[str] | None = None) -> None: ...
+    def has_iter_history(self, opt_id: int) -> bool: ...
     def put_iteration(self, opt_id: int, call_ids: np.ndarray, x: np.ndarray, fx: np.ndarray,
-                      extras: Sequence[np.ndarray] | None = None) -> None: ...
+                      extras: Sequence[Sequence[Any]] | None = None) -> None: ...
+    def put_message(self, opt_id: int, message: str) -> None: ...
+    def put_metadata(self, opt_id: int, key: str, value: Any) -> None: ...
+    def put_manager_metadata(self, key: str, value: Any) -> None: ...
+    def clear_cache(self, opt_id: int | None = None) -> None: ...
+    # -- what the manager, stoppers and plots read
+    @property
+    def best_fx(self) -> float: ...
+    @property
+    def opt_ids(self) -> list[int]: ...
+    def get_best_iter(self, opt_id: int | None = None) -> dict[str, Any]: ...
     def get_history(self, opt_id: int, track: str) -> np.ndarray: ...
+    def full_history(self, opt_id: int, track: str) -> np.ndarray: ...
+    def get_metadata(self, opt_id: int, key: str) -> Any: ...
+    # -- checkpoints
+    def checkpoint_save(self, path: str | Path = "",
+                        block: Sequence[str] | None = None) -> None: ...
 
 
 class Backend(Protocol):
@@ -184,6 +220,10 @@ class Backend(Protocol):
     """
 
     name: str
+    #: The backend abandons an evaluation past its ``timeout`` itself (a process backend
+    #: kills and replaces the worker) and the optimizer goes on; False (threads): the
+    #: manager abandons the optimizer as crashed. Undeclared: taken as True.
+    kills_hung_evaluations: bool
 
     def start(self, task: Task, max_workers: int, *, detailed: bool,
               timeout: float | None = None) -> None:

@@ -224,9 +224,10 @@ def _is_log_detailed(value: Any, ctx: _Context) -> bool:
 
 
 def _end_timeout(value: Any, ctx: _Context) -> float:
-    if value is None:  # a process backend can kill what hangs; threads cannot
-        return 10.0 if ctx.checked.get("backend", "threads") not in ("threads",) \
-            else float("inf")
+    if value is None:  # a backend that kills what hangs (processes); threads cannot
+        from glompo_core._decisions import backend_kills_hung
+
+        return 10.0 if backend_kills_hung(ctx.backend_obj) else float("inf")
     return float(value)
 
 

@@ -70,19 +70,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("testing/_loggers.py", "getattr:open"): "the logger conformance kit checks open() of "
                                              "loggers that have one (the spec's "
                                              "open(path, mode, checksum))",
-    # -- for the lead (issue 16 item 2): the manager still knows the HDF5 logger and the
-    #    scope. Each goes when the Logger protocol owns its file and the scope its movie.
-    ("manager.py", "glompo_log.h5"): "the manager names the HDF5 logger's file (open it, "
-                                     "append on resume, refuse to overwrite it)",
-    ("manager.py", "glompo_optimizer_scope.mp4"): "_OUTPUT_NAMES: the outputs a fresh run "
-                                                  "refuses to overwrite include the movie",
-    ("manager.py", "getattr:open"): "the manager probes the logger for open() to tell a "
-                                    "file logger from the in-memory one",
-    ("manager.py", "getattr:truncate_after"): "resume probes the logger to truncate its file",
+    # -- install hints of the visualisation and of the HDF5 log (the manager opens the
+    #    file its logger names, and summary_files=3 finds the logger that names one)
     ("settings.py", "glompo-scope"): "visualisation=True without a plugin that draws: the "
                                      "install hint",
-    ("_setup_checks.py", "FileLogger"): "summary_files=3 looks the logger 'FileLogger' up "
-                                        "by name",
     ("_setup_checks.py", "glompo-hdf5"): "summary_files=3 without glompo-hdf5: the install "
                                          "hint",
 }

@@ -363,6 +363,8 @@ class ProcessesBackend:
     """
 
     name = "processes"
+    #: A hung evaluation's worker is killed and replaced; the optimizer goes on.
+    kills_hung_evaluations = True
     daemon = True
     #: Each worker leads its own process group, with a reaper that ends the group (the
     #: processes the task started) once the worker is gone.

@@ -34,6 +34,9 @@ class ThreadsBackend:
     """
 
     name = "threads"
+    #: An evaluation runs in the optimizer's thread, which cannot be killed: the manager
+    #: abandons an optimizer whose evaluation ran past ``force_terminations_after``.
+    kills_hung_evaluations = False
 
     def __init__(self) -> None:
         self._fn: Any = None

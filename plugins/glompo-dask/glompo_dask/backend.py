@@ -154,6 +154,8 @@ class DaskBackend:
     """
 
     name = "dask"
+    #: A hung evaluation's task is cancelled and its worker restarted; the optimizer goes on.
+    kills_hung_evaluations = True
 
     def __init__(self, address: str | None = None, n_workers: int | None = None,
                  threads_per_worker: int = 1, processes: bool = True, retries: int = 2,

@@ -172,6 +172,8 @@ class FileLogger(BaseLogger):
     >>> tmp.cleanup()
     """
 
+    #: The file in the run's working directory (the manager opens it there).
+    filename: ClassVar[str | None] = "glompo_log.h5"
     #: Compression level of the finished file, applied by close() (0: no compression).
     complevel: ClassVar[int] = 1
     #: Compression library of the finished file (``zlib``: readable everywhere).
