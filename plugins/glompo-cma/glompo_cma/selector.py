@@ -81,7 +81,8 @@ class CMAPopulationSelector(BaseSelector):
     ``l`` are the evaluations spent so far by the runs of the small and the large regime
     (running optimizers included, the first run counted as small):
 
-    1. The first run has the default population ``popsize0`` and the base step size.
+    1. The first run has the default population ``popsize0`` and the base step size
+       (with ``first_alone``, all ``max_jobs`` workers and at least that population).
     2. With ``bipop`` off (IPOP), every later run is large.
     3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large.
        While nothing is spent yet (the first round of a run with several slots) the
@@ -113,6 +114,10 @@ class CMAPopulationSelector(BaseSelector):
     min_generations
         Generations a large run's budget share must allow (an integer >= 1). Default:
         ``10 * d``.
+    first_alone
+        True: the first run gets all ``max_jobs`` workers (its population evaluated in
+        parallel), so no other run starts until it has ended, as BIPOP's first run has
+        every evaluation to itself; later runs have the optimizer's own ``workers``.
     budget
         The run's evaluation budget. None: the manager's ``run_budget`` (the ``fmax`` of
         the MaxFuncCalls that ends the run, :func:`glompo_core.budget.run_budget`); with
@@ -165,7 +170,8 @@ class CMAPopulationSelector(BaseSelector):
 
     def __init__(self, *avail_opts: AvailOpt, bipop: bool | float = True,
                  incpopsize: float = 2.0, min_generations: int | None = None,
-                 budget: int | None = None, allow_spawn: SpawnArg = None,
+                 budget: int | None = None, first_alone: bool = False,
+                 allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
         if len(avail_opts) > 1:
             raise ValueError(f"CMAPopulationSelector starts one kind of optimizer (CMA-ES with "
@@ -184,6 +190,10 @@ class CMAPopulationSelector(BaseSelector):
         self.min_generations: int | None = None if min_generations is None else \
             _whole(min_generations, "min_generations")
         self.budget: int | None = None if budget is None else _whole(budget, "budget")
+        if not isinstance(first_alone, bool):
+            raise ValueError(f"first_alone must be true or false, got "
+                             f"first_alone={first_alone!r}")
+        self.first_alone = first_alone
         self.starts: list[Start] = []
         self._pending: tuple[Start, OptimizerSpec] | None = None
         self._warned_no_budget: bool = False
@@ -281,6 +291,9 @@ class CMAPopulationSelector(BaseSelector):
                 maxfevals = max(popsize, spent["large"] // 2)
         else:
             popsize = popsize0
+            if self.first_alone:  # every worker of the run: one CMA-ES at first, as BIPOP
+                init["workers"] = max(workers, int(manager.max_jobs))
+                popsize = max(popsize, init["workers"])
         init["popsize"] = popsize
         if "sigma_rel" in init:
             init["sigma_rel"] = float(init["sigma_rel"]) * factor
@@ -320,6 +333,8 @@ class CMAPopulationSelector(BaseSelector):
             args.append(f"min_generations={self.min_generations}")
         if self.budget is not None:
             args.append(f"budget={self.budget}")
+        if self.first_alone:
+            args.append("first_alone=True")
         if self.allow_spawn:
             args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
         return f"CMAPopulationSelector({', '.join(args)})"

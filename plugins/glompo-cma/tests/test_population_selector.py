@@ -92,6 +92,7 @@ def test_without_an_optimizer_it_starts_plain_cma_with_a_relative_step() -> None
     ((), {"incpopsize": 1}, ValueError, r"incpopsize must be a number > 1"),
     ((), {"min_generations": 0}, ValueError, "min_generations must be a whole number >= 1"),
     ((), {"budget": 2.5}, ValueError, "budget must be a whole number >= 1"),
+    ((), {"first_alone": "yes"}, ValueError, "first_alone must be true or false"),
 ])
 def test_bad_arguments_name_the_problem(args: tuple[Any, ...], kwargs: dict[str, Any],
                                         error: type[Exception], match: str) -> None:
@@ -214,6 +215,22 @@ def test_the_budget_comes_from_the_views_run_budget() -> None:
     view.run_budget = None
     assert uncapped.run_budget(view) is None
     assert [start(uncapped, view)["popsize"] for _ in range(4)] == [10, 20, 40, 80]
+
+
+def test_first_alone_gives_the_first_run_every_worker_and_later_runs_their_own() -> None:
+    selector = seeded(first_alone=True, budget=20_000)
+    view = view10(max_jobs=4)
+    # with fewer free slots than its workers the first run waits
+    assert selector.select_optimizer(view, view.opt_log, 3) is None
+    first = start(selector, view)
+    assert (first["workers"], first["popsize"]) == (4, 10)  # popsize0 10 >= 4 workers
+    spend(view, 1, 500)
+    later = [start(selector, view, slots=1) for _ in range(3)]
+    assert all("workers" not in init for init in later)
+    assert [s.regime for s in selector.starts] == ["first", "large", "large", "large"]
+    many = seeded(first_alone=True)
+    assert start(many, view10(max_jobs=16), slots=16)["popsize"] == 16  # one per worker
+    assert "first_alone=True" in str(many)
 
 
 def test_the_proposal_stays_the_same_until_it_is_started() -> None:
