@@ -53,6 +53,19 @@ def child_seed(seed: int | None, *key: int) -> int | None:
     return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1)[0])
 
 
+def seed_components(m: GloMPOManager) -> None:
+    """Give the generator, the selector and every stopper its child seed (setup())."""
+    components: tuple[Any, ...] = (m.x0_generator, m.opt_selector)
+    for i, comp in enumerate(components):
+        if callable(getattr(comp, "set_seed", None)):
+            comp.set_seed(child_seed(m.seed, 0, i))
+    if m.stoppers is not None:
+        for j, leaf in enumerate(m.stoppers.leaves()):
+            set_seed = getattr(leaf, "set_seed", None)
+            if callable(set_seed):
+                set_seed(child_seed(m.seed, 2, j))
+
+
 def backend_kills_hung(backend: Any) -> bool:
     """Whether ``backend`` abandons a hung evaluation itself (its declared
     ``kills_hung_evaluations``; undeclared: True, the optimizer is left to it)."""
@@ -60,6 +73,7 @@ def backend_kills_hung(backend: Any) -> bool:
 
 
 def assert_locked(m: GloMPOManager) -> None:
+    """Raise if the caller does not hold the manager's lock (when :data:`CHECK_LOCKS`)."""
     if CHECK_LOCKS and not m._lock._is_owned():  # type: ignore[attr-defined]
         raise AssertionError(f"{traceback.extract_stack(limit=2)[0].name} needs the "
                              "manager's lock")
@@ -269,6 +283,7 @@ def stop_optimizer(m: GloMPOManager, rec: OptRecord, reason: str, record: bool =
 
 
 def process_message(m: GloMPOManager, msg: ManagerMessage) -> None:
+    """Handle an optimizer's message: converged (0), paused (1), text (9), other."""
     with m._lock:
         rec = m._opts.get(msg.opt_id)
         if msg.key == 0:
@@ -317,6 +332,7 @@ def record_crash(m: GloMPOManager, rec: OptRecord, message: str) -> None:
 
 
 def ask_pause(m: GloMPOManager, rec: OptRecord) -> None:
+    """Ask a live optimizer to pause at its next iteration boundary (needs the lock)."""
     if rec.alive and not rec.stop_requested and not rec.pause_requested:
         rec.pause_requested = True
         rec.pause_ack.clear()
@@ -324,10 +340,12 @@ def ask_pause(m: GloMPOManager, rec: OptRecord) -> None:
 
 
 def slots_used(m: GloMPOManager) -> int:
+    """The workers of the live optimizers (compared with ``max_jobs``)."""
     return sum(rec.workers for rec in m._opts.values() if rec.alive)
 
 
 def spawn_as_needed(m: GloMPOManager) -> None:
+    """Start optimizers while slots are free and the selector gives one (manager's thread)."""
     # the optimizers of one round start together (a gate), so the first one cannot
     # run ahead while the others are still being built
     gate = threading.Event()
@@ -358,6 +376,7 @@ def spawn_as_needed(m: GloMPOManager) -> None:
 
 def start_optimizer(m: GloMPOManager, cls: type, init: dict[str, Any],
                     call: dict[str, Any]) -> None:
+    """Number a new optimizer, draw its starting point and launch it."""
     with m._lock:
         m.o_counter += 1
         opt_id = m.o_counter
@@ -411,6 +430,7 @@ def launch(m: GloMPOManager, opt_id: int, cls: type, init: dict[str, Any], call:
 
 
 def run_optimizer(m: GloMPOManager, rec: OptRecord, gate: threading.Event | None = None) -> None:
+    """The optimizer's thread: run it, then record how it ended (under the lock)."""
     if gate is not None:
         gate.wait()
     printstreams = m.working_dir / "glompo_optimizer_printstreams"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 def shutdown(m: GloMPOManager) -> None:
+    """End the session: stop and join the optimizers, settle the result, write the outputs."""
     with m._lock:
         for rec in m._opts.values():
             if rec.alive and not rec.stop_requested:
@@ -107,6 +108,7 @@ def write_manager_metadata(m: GloMPOManager) -> None:
 
 
 def finalise_result(m: GloMPOManager) -> None:
+    """Fill the result's statistics from the final counters (needs the lock)."""
     elapsed, session = run_time(m.t_used, m.t_start, m.t_end)
     statuses = [rec.status for rec in m._opts.values()]
     m.result.stats = {

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glompo_core import _decisions, _finish, _resume, status
-from glompo_core._decisions import child_seed
 from glompo_core._evaluation import FailureTally
 from glompo_core._portfolio import DefaultPortfolio
 from glompo_core._slot import OptRecord
@@ -358,7 +357,7 @@ class GloMPOManager:
         self.scope: Any = None
         self.checksum = checks.make_checksum()
 
-        self._seed_components()
+        _decisions.seed_components(self)
         window = checks.history_window(self.stoppers)
         self.opt_log = checks.make_logger(self.summary_files, self.n_parms, window, self._pm,
                                           self.exit_conditions)
@@ -393,17 +392,6 @@ class GloMPOManager:
         self._done = done  # evaluations recorded in the log (f_counter counts those admitted)
         self._view = View(self)
         self._callbacks = SlotCallbacks(self)
-
-    def _seed_components(self) -> None:
-        components: tuple[Any, ...] = (self.x0_generator, self.opt_selector)
-        for i, comp in enumerate(components):
-            if callable(getattr(comp, "set_seed", None)):
-                comp.set_seed(child_seed(self.seed, 0, i))
-        if self.stoppers is not None:
-            for j, leaf in enumerate(self.stoppers.leaves()):
-                set_seed = getattr(leaf, "set_seed", None)
-                if callable(set_seed):
-                    set_seed(child_seed(self.seed, 2, j))
 
     @property
     def view(self) -> View:
