@@ -304,6 +304,11 @@ class FunctionWrapper:
         return values
 
     # ------------------------------------------------------------------- bookkeeping
+    @property
+    def n_inflight(self) -> int:
+        """Evaluations under way: started, not yet recorded (read without the lock)."""
+        return len(self._inflight)
+
     def oldest_inflight(self) -> float | None:
         """``time.monotonic()`` at the start of the oldest evaluation under way."""
         with self._lock:

@@ -3,7 +3,11 @@
 Threads and locks
 -----------------
 :class:`View`'s properties read the manager without its lock: each is one attribute
-read (atomic), and mutable ones are copied (``bounds``, ``stopped_opts``). A component
+read (atomic), and mutable ones are copied (``bounds``, ``stopped_opts``);
+``workers_busy`` copies the list of optimizers and sums their wrappers' counts of
+evaluations under way (each a ``len``, atomic), so it may be one evaluation off while
+they start and end. ``exit_conditions`` is the run's own object: a reader calls only
+its ``progress``, never the condition itself. A component
 called by the manager (exit conditions, selectors, generators) is called under the
 lock, so what it reads is consistent; a hook reading the view from the manager's
 thread may see counters a batch ahead of the event it handles. :class:`SlotCallbacks`
@@ -71,6 +75,15 @@ class View:
     summary_files = property(lambda self: self._m.summary_files)
     checksum = property(lambda self: self._m.checksum)
     run_budget = property(lambda self: run_budget(self._m.exit_conditions))
+    exit_conditions = property(lambda self: self._m.exit_conditions)
+    failed_evaluations = property(lambda self: self._m.failures.total)
+
+    @property
+    def workers_busy(self) -> int:
+        """Evaluations under way now, over every optimizer (a stopped one may still be
+        finishing one); an optimizer resumed as ended has no function wrapper."""
+        records = list(self._m._opts.values())  # one copy under the GIL: no lock
+        return sum(rec.wrapper.n_inflight for rec in records if rec.wrapper is not None)
 
     def __repr__(self) -> str:
         return f"ManagerView(f_counter={self._m.f_counter}, o_counter={self._m.o_counter})"

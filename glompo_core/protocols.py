@@ -97,6 +97,22 @@ class ManagerView(Protocol):
         conditions): None if no number of evaluations ends the run."""
         ...
     @property
+    def exit_conditions(self) -> ExitCondition | None:
+        """The run's exit condition (possibly combined with ``&``/``|``; its ``leaves()``
+        are the elementary ones), e.g. to show each one's ``progress(manager)``. Read it,
+        never call it: calling it is the manager's decision. None: a view without one."""
+        ...
+    @property
+    def failed_evaluations(self) -> int:
+        """Evaluations of the run so far that failed (the task raised or timed out,
+        recorded with ``fx = NaN``); the ``failed_evaluations`` of the result's stats."""
+        ...
+    @property
+    def workers_busy(self) -> int:
+        """Evaluations under way now: started by an optimizer and not yet recorded (at
+        most ``max_jobs`` in a run whose optimizers keep to their slots)."""
+        ...
+    @property
     def working_dir(self) -> Path | None:
         """The run's working directory (None for a stand-in view without one)."""
         ...

@@ -70,6 +70,9 @@ class FakeManagerView:
     task: Any = None
     opt_log: BaseLogger = None  # type: ignore[assignment]
     run_budget: int | None = None
+    exit_conditions: Any = None
+    failed_evaluations: int = 0
+    workers_busy: int = 0
     working_dir: Path | None = None
     is_log_detailed: bool = False
     summary_files: int = 0
