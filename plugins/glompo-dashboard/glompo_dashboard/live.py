@@ -35,6 +35,7 @@ import numpy as np
 
 from glompo_core import hookimpl
 from glompo_core.errors import GloMPOError
+from glompo_core.protocols import ManagerView
 from glompo_dashboard.server import DashboardServer, bind_socket, make_app
 from glompo_dashboard.state import RunState
 
@@ -70,9 +71,9 @@ def _progress(condition: Any, manager: Any) -> float | None:
     return min(max(out, 0.0), 1.0) if np.isfinite(out) else None
 
 
-def run_facts(manager: Any, rates: deque[tuple[float, int]],
+def run_facts(manager: ManagerView, rates: deque[tuple[float, int]],
               process: Any = None) -> dict[str, Any]:
-    """The run panel's facts read from a manager view (what it lacks is None).
+    """The run panel's facts read from a manager view.
 
     Parameters
     ----------
@@ -82,31 +83,37 @@ def run_facts(manager: Any, rates: deque[tuple[float, int]],
         Recent ``(time, f_counter)`` samples (appended to; kept short) for evaluations/s.
     process
         A ``psutil.Process`` for CPU and memory (None: not shown).
+
+    Returns
+    -------
+    dict
+        Elapsed and estimated remaining seconds, evaluations/s, ``max_jobs``,
+        ``workers_busy``, ``failed_evaluations``, each exit condition with its progress
+        (None when it cannot tell) and the overall progress, CPU and memory.
     """
     now = time.time()
-    f_counter = int(getattr(manager, "f_counter", 0) or 0)
+    f_counter = int(manager.f_counter)
     rates.append((now, f_counter))
     while len(rates) > 2 and now - rates[0][0] > 10:
         rates.popleft()
     (t0, n0), (t1, n1) = rates[0], rates[-1]
-    t_start = getattr(manager, "t_start", None)
-    elapsed = float(getattr(manager, "t_used", 0.0) or 0.0) + (now - t_start if t_start
-                                                                else 0.0)
-    conditions = getattr(manager, "exit_conditions", None)
+    t_start = manager.t_start
+    elapsed = float(manager.t_used) + (now - t_start if t_start else 0.0)
+    conditions = manager.exit_conditions
     exits = [{"name": str(c), "progress": _progress(c, manager)} for c in _leaves(conditions)]
     overall = _progress(conditions, manager) if conditions is not None else None
-    budget = getattr(manager, "run_budget", None)
+    budget = manager.run_budget
     if conditions is None and isinstance(budget, int) and budget > 0:
-        # a view without the conditions themselves: the evaluation budget that ends the run
+        # a stand-in view without conditions: the evaluation budget that ends the run
         overall = min(1.0, f_counter / budget)
         exits = [{"name": f"evaluation budget: {f_counter:,} of {budget:,}",
                   "progress": overall}]
     remaining = elapsed * (1 - overall) / overall if overall and overall < 1 else None
     facts: dict[str, Any] = {
         "elapsed": elapsed, "evals_per_s": (n1 - n0) / (t1 - t0) if t1 > t0 else None,
-        "max_jobs": getattr(manager, "max_jobs", None),
-        "workers_busy": getattr(manager, "workers_busy", None),
-        "failed_evaluations": getattr(manager, "failed_evaluations", None),
+        "max_jobs": manager.max_jobs,
+        "workers_busy": manager.workers_busy,
+        "failed_evaluations": manager.failed_evaluations,
         "exit_conditions": exits, "exit_progress": overall, "remaining": remaining,
         "f_counter_manager": f_counter,
     }
@@ -294,7 +301,7 @@ class Dashboard:
             self._last_tick = now
             try:
                 facts = run_facts(manager, self._rates, self._process)
-            except Exception:  # a view without a fact: the panel shows what it has
+            except Exception:  # a fact that cannot be read: the panel keeps the last ones
                 _log.debug("run facts could not be read", exc_info=True)
                 return
         self.state.update_run(**facts)

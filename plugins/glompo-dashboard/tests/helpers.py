@@ -39,6 +39,16 @@ class SlowSphere:
         return float(np.sum(np.asarray(x) ** 2)) + 1.0
 
 
+class FailingSphere(SlowSphere):
+    """A :class:`SlowSphere` whose task raises where ``x[0] > 2`` (a model's bad region)."""
+
+    def __call__(self, x: Sequence[float]) -> float:
+        if x[0] > 2.0:
+            time.sleep(self.delay)
+            raise ValueError("x[0] > 2 is outside the model's range")
+        return super().__call__(x)
+
+
 def wait_for(what: Callable[[], Any], timeout: float = 60.0, message: str = "") -> Any:
     """Poll ``what()`` until it is truthy; fail after ``timeout`` seconds (a hang guard)."""
     deadline = time.monotonic() + timeout
@@ -56,14 +66,15 @@ class LiveRun:
 
     def __init__(self, working_dir: Path, *, fmax: int = 10**7, delay: float = 0.001,
                  max_jobs: int = 2, optimizers: Sequence[Any] = ("RandomOptimizer",),
-                 pm: PluginManager | None = None, dims: int = 3, **setup: Any) -> None:
+                 pm: PluginManager | None = None, dims: int = 3, task: Any = None,
+                 exit_conditions: Any = None, **setup: Any) -> None:
         self.pm = pm or plugin_manager()
         self.manager = GloMPOManager.new_manager(
-            task=SlowSphere(dims=dims, delay=delay), bounds=[(-5.0, 5.0)] * dims,
+            task=task or SlowSphere(dims=dims, delay=delay), bounds=[(-5.0, 5.0)] * dims,
             opt_selector=CycleSelector(*optimizers, plugin_manager=self.pm),
             working_dir=str(working_dir), max_jobs=max_jobs, backend="threads",
-            exit_conditions=MaxFuncCalls(fmax=fmax), summary_files=3, seed=1,
-            plugin_manager=self.pm, **setup)
+            exit_conditions=exit_conditions or MaxFuncCalls(fmax=fmax), summary_files=3,
+            seed=1, plugin_manager=self.pm, **setup)
         self.dashboard = Dashboard(port=0, interval=0.1, quiet=True)
         self.pm.add_observer(self.dashboard, "dashboard-test")
         self.result: Any = None

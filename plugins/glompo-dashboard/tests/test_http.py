@@ -15,8 +15,10 @@ from glompo_dashboard.live import URL_FILE
 from glompo_dashboard.server import PortInUseError, bind_socket, make_app
 from glompo_dashboard.state import RunState
 from glompo_hdf5 import read_log
-from helpers import LiveRun, wait_for
+from helpers import FailingSphere, LiveRun, wait_for
 from starlette.testclient import TestClient
+
+from glompo_core.exit_conditions import MaxFuncCalls, MaxSeconds
 
 TOKEN = "secret-token"
 
@@ -159,6 +161,35 @@ def test_a_live_run_serves_its_optimizers_and_the_stop_button_stops_one(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", live_run.dashboard_port))
     assert not url_file.exists()
+
+
+def test_a_live_run_shows_failed_evaluations_and_each_exit_conditions_progress(
+        tmp_path: Path) -> None:
+    conditions = MaxFuncCalls(fmax=10**6) | MaxSeconds(session_max=3600)
+    run = LiveRun(tmp_path / "run", task=FailingSphere(), exit_conditions=conditions,
+                  max_jobs=3).start()
+    try:
+        state = wait_for(lambda: (s := live_run_state(run))["failed_evaluations"] and
+                         s["f_counter_manager"] > 100 and s, message="failed evaluations")
+        assert state["failed_evaluations"] <= state["f_counter_manager"]
+        assert 0 <= state["workers_busy"] <= state["max_jobs"] == 3
+        names = [c["name"] for c in state["exit_conditions"]]
+        assert names == [str(c) for c in conditions.leaves()] and len(names) == 2
+        assert names[0] == "MaxFuncCalls(fmax=1000000)"
+        evals, seconds = (c["progress"] for c in state["exit_conditions"])
+        assert 0 < evals <= state["f_counter_manager"] / 10**6 + 1e-9  # counted before
+        assert 0 <= seconds < 1
+    finally:
+        run.end()
+    final = run.dashboard.state.snapshot()["run"]  # the last facts, read as the run ended
+    assert final["failed_evaluations"] == run.result.stats["failed_evaluations"] > 0
+    assert final["workers_busy"] == 0
+
+
+def live_run_state(run: LiveRun) -> dict[str, Any]:
+    """The run panel of the live page's state (over HTTP)."""
+    run_panel: dict[str, Any] = run.state()["run"]
+    return run_panel
 
 
 def test_a_new_session_has_a_new_token(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,9 @@ class NoProgress:
         return "NoProgress()"
 
 
-@dataclass
-class ViewWithConditions(FakeManagerView):
-    exit_conditions: Any = None
-
-
 def test_each_exit_condition_with_its_progress_or_none() -> None:
     conditions = MaxFuncCalls(fmax=1000)
-    view = ViewWithConditions(f_counter=250, t_start=None, t_used=30.0,
+    view = FakeManagerView(f_counter=250, t_start=None, t_used=30.0,
                               exit_conditions=conditions)
     facts = run_facts(view, deque())
     assert facts["exit_conditions"] == [{"name": "MaxFuncCalls(fmax=1000)", "progress": 0.25}]
@@ -43,10 +37,16 @@ def test_each_exit_condition_with_its_progress_or_none() -> None:
 
 
 def test_a_condition_without_progress_is_shown_without_one() -> None:
-    view = ViewWithConditions(f_counter=10, exit_conditions=NoProgress())
+    view = FakeManagerView(f_counter=10, exit_conditions=NoProgress())
     facts = run_facts(view, deque())
     assert facts["exit_conditions"] == [{"name": "NoProgress()", "progress": None}]
     assert facts["exit_progress"] is None and facts["remaining"] is None
+
+
+def test_workers_busy_and_failed_evaluations_come_from_the_view() -> None:
+    facts = run_facts(FakeManagerView(max_jobs=4, workers_busy=3, failed_evaluations=12),
+                      deque())
+    assert (facts["max_jobs"], facts["workers_busy"], facts["failed_evaluations"]) == (4, 3, 12)
 
 
 def test_a_view_without_conditions_shows_the_evaluation_budget() -> None:
