@@ -195,8 +195,9 @@ def glompo_register_run_options(register: RegisterRunOption) -> None:
 
     Called once per plugin manager, like the other registration hooks. A key or flag
     already taken marks the later plugin as failed, naming both. From Python, build the
-    service yourself and register it with the plugin manager's ``add_observer`` before
-    ``start_manager()``.
+    service yourself and register it with
+    :meth:`GloMPOManager.add_observer <glompo_core.GloMPOManager.add_observer>` before
+    ``start_manager()`` (it is removed when the run ends).
     """
 
 

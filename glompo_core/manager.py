@@ -163,6 +163,7 @@ class GloMPOManager:
         #: Requests to this run (stop an optimizer, checkpoint, end the run) from any
         #: thread: a web dashboard, the STOP_<id>/CHKPT files, the signal handlers.
         self.control = RunControl(self)
+        self._run_observers: list[str] = []  # add_observer's names: removed at the run's end
         self._listen_batch = False  # a plugin listens to glompo_iteration_batch
         self._last_file_check = 0.0
         self._resumed = False
@@ -437,6 +438,8 @@ class GloMPOManager:
         error: BaseException | None = None
         with contextlib.ExitStack() as stack:
             # unwound in reverse: shut down, stop routing print streams, restore handlers
+            # last of all, after glompo_run_finished (even if the end failed half-way)
+            stack.callback(self._remove_run_observers)
             stack.callback(self.control.restore_signal_handlers,
                            self.control.install_signal_handlers())
             if self.split_printstreams:
@@ -694,6 +697,62 @@ class GloMPOManager:
         self.close()
 
     # ---------------------------------------------------------------------- interaction
+    def add_observer(self, observer: Any, name: str | None = None) -> None:
+        """Register a run-scoped observer of this run's lifecycle hooks (e.g. a dashboard).
+
+        ``observer`` is registered with the manager's plugin manager at once (so the run
+        sees its hooks from the start, ``glompo_run_control`` and ``glompo_run_started``
+        included) and unregistered when the run ends: after ``glompo_run_finished`` was
+        fired, also when the run ended by an error or an interrupt.
+
+        Parameters
+        ----------
+        observer
+            An object implementing lifecycle hooks (``glompo_run_started``,
+            ``glompo_iteration_batch``, ... marked with ``@hookimpl``).
+        name
+            Its name in the plugin manager (messages about a failing hook name it).
+            Default: ``observer:<class>:<id>``.
+
+        Raises
+        ------
+        GloMPOError
+            The manager is not set up, or its run is under way or over.
+        ValueError
+            The name (or the observer) is already registered.
+        PluginError
+            It implements an unknown hook or a hook wrapper (nothing is registered).
+
+        Examples
+        --------
+        >>> from glompo_core import hookimpl
+        >>> class Ending:
+        ...     @hookimpl
+        ...     def glompo_run_finished(self, manager, result, reason):
+        ...         print("the run ended:", reason)
+        >>> manager.add_observer(Ending(), "ending")  # doctest: +SKIP
+        >>> result = manager.start_manager()  # doctest: +SKIP
+        """
+        if not self._is_initialised:
+            raise GloMPOError("call setup() (or load_checkpoint()) before add_observer()")
+        if self.t_start is not None:
+            raise GloMPOError("this manager's run has started: add observers before "
+                              "start_manager()")
+        name = name or f"observer:{type(observer).__qualname__}:{id(observer)}"
+        try:
+            self._pm.add_observer(observer, name)
+        except ValueError as exc:  # pluggy: name or object already registered
+            raise ValueError(f"observer {name!r} (or this object) is already registered with "
+                             "the run's plugin manager: give another name or add it once"
+                             ) from exc
+        self._run_observers.append(name)
+
+    def _remove_run_observers(self) -> None:
+        """Unregister the observers of :meth:`add_observer` (the run has ended)."""
+        names, self._run_observers = self._run_observers, []
+        for name in names:
+            self._pm.remove_observer(name)
+
     def optimizer_status(self) -> dict[int, str]:
         """Status of every optimizer started.
 

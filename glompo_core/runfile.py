@@ -353,7 +353,7 @@ def build_manager(path: str | Path, overrides: list[str] | None = None,
                              exc) from exc
     manager.default_portfolio = run.default_portfolio
     for name, observer in run.observers:  # the run services of plugin keys (dashboard: ...)
-        kwargs["plugin_manager"].add_observer(observer, name)
+        manager.add_observer(observer, name)  # removed again when the run ends
     return manager
 
 

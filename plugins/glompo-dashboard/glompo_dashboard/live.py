@@ -1,16 +1,14 @@
 """The live dashboard: an observer of a run's lifecycle hooks that serves the page.
 
 From a run file, ``dashboard: {port: 8765}`` (or ``glompo run --dashboard [PORT]``)
-registers a :class:`Dashboard` for the run. From Python, register one yourself before
-``start_manager()``::
+registers a :class:`Dashboard` for the run. From Python, give one to the manager before
+``start_manager()``; the manager removes it when the run ends::
 
     from glompo_dashboard import Dashboard
 
     manager = GloMPOManager.new_manager(...)
-    dashboard = Dashboard(port=8765)
-    pm.add_observer(dashboard, "live-dashboard")  # pm: the plugin manager of the run
-    manager.start_manager()                           # serves while the run runs
-    pm.remove_observer("live-dashboard")
+    manager.add_observer(Dashboard(port=8765), "dashboard")
+    manager.start_manager()  # serves the page while the run runs
 
 When the run starts, the server starts in a thread of the manager's process, bound to
 127.0.0.1 (``host`` to change it), with a new random token; its URL is logged, printed

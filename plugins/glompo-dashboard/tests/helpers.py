@@ -76,7 +76,7 @@ class LiveRun:
             exit_conditions=exit_conditions or MaxFuncCalls(fmax=fmax), summary_files=3,
             seed=1, plugin_manager=self.pm, **setup)
         self.dashboard = Dashboard(port=0, interval=0.1, quiet=True)
-        self.pm.add_observer(self.dashboard, "dashboard-test")
+        self.manager.add_observer(self.dashboard, "dashboard-test")  # until the run ends
         self.result: Any = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="test-run")
@@ -115,4 +115,3 @@ class LiveRun:
                 pass
         self.thread.join(120)
         assert not self.thread.is_alive(), "the run did not end"
-        self.pm.remove_observer("dashboard-test")

@@ -18,7 +18,7 @@ from glompo_core import hookimpl
 from glompo_core.cli import _flag_overrides, build_parser
 from glompo_core.errors import RunFileError
 from glompo_core.plugins import PluginManager
-from glompo_core.runfile import RunFile, load_run_file
+from glompo_core.runfile import RunFile, build_manager, load_run_file
 
 RUN = """\
 task: Rastrigin
@@ -47,6 +47,22 @@ def test_the_key_builds_a_dashboard(tmp_path: Path, value: str, port: int, host:
     (dashboard,) = _observers(_file(tmp_path, f"dashboard: {value}\n"), plugin_manager())
     assert isinstance(dashboard, Dashboard)
     assert (dashboard.port, dashboard.host) == (port, host)
+
+
+def test_the_run_files_dashboard_lives_as_long_as_its_run(tmp_path: Path) -> None:
+    pm = plugin_manager()
+    path = _file(tmp_path, f"""\
+        dashboard: {{port: 0, quiet: true}}
+        backend: threads
+        max_jobs: 1
+        working_dir: {tmp_path / 'run'}
+        """)
+    assert not pm.has_listeners("glompo_run_started")
+    manager = build_manager(path, plugin_manager=pm)
+    assert pm.has_listeners("glompo_run_started")  # registered by the manager at once
+    manager.start_manager()
+    assert not (tmp_path / "run" / "dashboard_url.txt").exists()
+    assert not pm.has_listeners("glompo_run_started")  # and removed when the run ended
 
 
 @pytest.mark.parametrize("value", ["false", "null"])
