@@ -35,8 +35,9 @@ SpawnArg = SpawnControl | list[SpawnControl] | tuple[SpawnControl, ...] | None
 DEFAULT_SIGMA_REL = 0.2
 
 #: The regimes of :class:`Start`: the first run (default population; BIPOP counts it in
-#: the small budget), small-population runs and large-population runs.
-REGIMES = ("first", "small", "large")
+#: the small budget), small-population runs, large-population runs and runs of the
+#: ``companion`` optimizer (off by default).
+REGIMES = ("first", "small", "large", "companion")
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,9 @@ class Start:
     opt_id
         The manager's identifier of the optimizer.
     regime
-        ``'first'``, ``'small'`` or ``'large'``.
+        ``'first'``, ``'small'``, ``'large'`` or ``'companion'``.
     popsize
-        Its population size.
+        Its population size (0 for a companion).
     sigma_factor
         The factor applied to the base step size (1 but in small runs:
         ``0.01 ** U(0, 1)``).
@@ -94,6 +95,9 @@ class CMAPopulationSelector(BaseSelector):
        ``0.01 ** u``, its population ``int(popsize0 * (incpopsize ** k) ** (v ** 2))`` with
        ``k`` the large runs started so far, and it may use ``l / 2`` evaluations (pycma's
        ``maxfevals``; no limit while ``l`` is 0).
+    6. With a ``companion`` (off by default), a run of it comes before rule 2-3 when none
+       is running and the companion runs have spent less than ``companion_share`` of all
+       evaluations spent so far (so not in the first round, while nothing is spent).
 
     Parameters
     ----------
@@ -118,6 +122,18 @@ class CMAPopulationSelector(BaseSelector):
         True: the first run gets all ``max_jobs`` workers (its population evaluated in
         parallel), so no other run starts until it has ended, as BIPOP's first run has
         every evaluation to itself; later runs have the optimizer's own ``workers``.
+    large_alone
+        True: every large run gets all ``max_jobs`` workers too (it waits until every
+        running optimizer has ended, then runs alone with its population evaluated in
+        parallel), so its budget share and population cap are those of one run with the
+        whole remaining budget, as in BIPOP. Default False (a tuning candidate).
+    companion
+        An optimizer of any kind (class, name or ``(cls, init, call)``, as in
+        ``avail_opts``; e.g. ``'DualAnnealing'``) run beside the CMA-ES runs, one at a
+        time, by rule 6. Default None (no companion).
+    companion_share
+        The fraction of the evaluations spent that the companion's runs may reach before
+        no new one starts (0 < share < 1; default 0.25).
     budget
         The run's evaluation budget. None: the manager's ``run_budget`` (the ``fmax`` of
         the MaxFuncCalls that ends the run, :func:`glompo_core.budget.run_budget`); with
@@ -138,7 +154,8 @@ class CMAPopulationSelector(BaseSelector):
         The optimizer is not a CMAOptimizer.
     ValueError
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
-        ``min_generations`` or ``budget``.
+        ``min_generations``, ``budget``, ``first_alone``, ``large_alone`` or
+        ``companion_share``.
 
     Notes
     -----
@@ -171,13 +188,19 @@ class CMAPopulationSelector(BaseSelector):
     def __init__(self, *avail_opts: AvailOpt, bipop: bool | float = True,
                  incpopsize: float = 2.0, min_generations: int | None = None,
                  budget: int | None = None, first_alone: bool = False,
-                 allow_spawn: SpawnArg = None,
+                 large_alone: bool = False, companion: AvailOpt | None = None,
+                 companion_share: float = 0.25, allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
         if len(avail_opts) > 1:
             raise ValueError(f"CMAPopulationSelector starts one kind of optimizer (CMA-ES with "
                              f"different populations); give at most one, got {len(avail_opts)}")
-        super().__init__(*(avail_opts or (CMAOptimizer,)), allow_spawn=allow_spawn,
-                         plugin_manager=plugin_manager)
+        super().__init__(*(avail_opts or (CMAOptimizer,)),
+                         *(() if companion is None else (companion,)),
+                         allow_spawn=allow_spawn, plugin_manager=plugin_manager)
+        #: The companion's ``(cls, init, call)``, or None.
+        self.companion: OptimizerSpec | None = None
+        if companion is not None:
+            self.companion = self.avail_opts.pop()
         cls = self.avail_opts[0][0]
         if not issubclass(cls, CMAOptimizer):
             raise TypeError(f"CMAPopulationSelector starts CMA-ES only: give CMAOptimizer (or "
@@ -194,6 +217,15 @@ class CMAPopulationSelector(BaseSelector):
             raise ValueError(f"first_alone must be true or false, got "
                              f"first_alone={first_alone!r}")
         self.first_alone = first_alone
+        if not isinstance(large_alone, bool):
+            raise ValueError(f"large_alone must be true or false, got "
+                             f"large_alone={large_alone!r}")
+        self.large_alone = large_alone
+        if not _is_real(companion_share) or not 0 < companion_share < 1:
+            raise ValueError(f"companion_share must be a number between 0 and 1 (the "
+                             f"companion's fraction of the evaluations, e.g. 0.25), got "
+                             f"companion_share={companion_share!r}")
+        self.companion_share = float(companion_share)
         self.starts: list[Start] = []
         self._pending: tuple[Start, OptimizerSpec] | None = None
         self._warned_no_budget: bool = False
@@ -202,17 +234,36 @@ class CMAPopulationSelector(BaseSelector):
     def spent(self, log: BaseLogger) -> dict[str, int]:
         """Evaluations spent by the runs of each regime (``'small'`` includes the first run).
 
+        Keys ``'small'`` and ``'large'``, and ``'companion'`` when there is one.
+
         Parameters
         ----------
         log
             The run's log (``log.len(opt_id)`` counts every evaluation of an optimizer).
         """
-        totals = {"small": 0, "large": 0}
+        totals = {"small": 0, "large": 0, "companion": 0}
         known = set(log.opt_ids)
         for start in self.starts:
             if start.opt_id in known:
-                totals["large" if start.regime == "large" else "small"] += log.len(start.opt_id)
+                key = start.regime if start.regime in ("large", "companion") else "small"
+                totals[key] += log.len(start.opt_id)
+        if self.companion is None:
+            del totals["companion"]
         return totals
+
+    def _companion_due(self, spent: dict[str, int], log: BaseLogger) -> bool:
+        """Rule 6: no companion running and its runs below their share of what is spent."""
+        if self.companion is None:
+            return False
+        known = set(log.opt_ids)
+        for start in self.starts:
+            if start.regime == "companion" and start.opt_id in known:
+                try:
+                    log.get_metadata(start.opt_id, "t_end")
+                except KeyError:  # not ended yet: one companion at a time
+                    return False
+        total = sum(spent.values())
+        return total > 0 and spent["companion"] < self.companion_share * total
 
     def popsize0(self, n_parms: int) -> int:
         """The default population: the optimizer's ``popsize``, else pycma's default.
@@ -255,9 +306,11 @@ class CMAPopulationSelector(BaseSelector):
                                 manager.max_jobs, workers)
 
     # -- the rule -------------------------------------------------------------------------
-    def _regime(self, spent: dict[str, int]) -> str:
+    def _regime(self, spent: dict[str, int], log: BaseLogger) -> str:
         if not self.starts:
             return "first"
+        if self._companion_due(spent, log):
+            return "companion"
         if self.bipop == 0:
             return "large"
         small, large = spent["small"], spent["large"]
@@ -272,17 +325,25 @@ class CMAPopulationSelector(BaseSelector):
         workers = int(init.get("workers", 1))
         popsize0 = self.popsize0(manager.n_parms)
         spent = self.spent(log)
-        regime = self._regime(spent)
+        regime = self._regime(spent, log)
+        if regime == "companion":
+            assert self.companion is not None
+            ccls, cinit, ccall = self.companion
+            start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=0,
+                          sigma_factor=1.0, maxfevals=None, large_index=0)
+            return start, (ccls, dict(cinit), dict(ccall))
         n_large = sum(start.regime == "large" for start in self.starts)
         factor, maxfevals, index = 1.0, None, n_large
         if regime == "large":
             index = n_large + 1
             popsize = round(popsize0 * self.incpopsize ** index)
+            if self.large_alone:  # every worker: one large run at a time, as in BIPOP
+                workers = init["workers"] = max(workers, int(manager.max_jobs))
             share = self._share(manager, workers)
             if share is not None:
                 generations = self.min_generations or 10 * manager.n_parms
                 popsize = min(popsize, share // generations)
-            popsize = max(popsize0, popsize)
+            popsize = max(popsize0, popsize, workers if self.large_alone else 0)
         elif regime == "small":
             u, v = self.rng.random(2)
             factor = float(0.01 ** u)
@@ -320,6 +381,9 @@ class CMAPopulationSelector(BaseSelector):
         start = self._pending[0]
         self.starts.append(start)
         self._pending = None
+        if start.regime == "companion":
+            self.logger.info("optimizer %d: companion %s", start.opt_id, choice[0].__name__)
+            return
         self.logger.info("optimizer %d: CMA-ES %s run, popsize %d, step x%.3g%s",
                          start.opt_id, start.regime, start.popsize, start.sigma_factor,
                          "" if start.maxfevals is None else f", maxfevals {start.maxfevals}")
@@ -335,6 +399,11 @@ class CMAPopulationSelector(BaseSelector):
             args.append(f"budget={self.budget}")
         if self.first_alone:
             args.append("first_alone=True")
+        if self.large_alone:
+            args.append("large_alone=True")
+        if self.companion is not None:
+            args.append(f"companion={self.companion[0].__name__}, "
+                        f"companion_share={self.companion_share:g}")
         if self.allow_spawn:
             args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
         return f"CMAPopulationSelector({', '.join(args)})"

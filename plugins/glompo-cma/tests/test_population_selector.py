@@ -93,6 +93,10 @@ def test_without_an_optimizer_it_starts_plain_cma_with_a_relative_step() -> None
     ((), {"min_generations": 0}, ValueError, "min_generations must be a whole number >= 1"),
     ((), {"budget": 2.5}, ValueError, "budget must be a whole number >= 1"),
     ((), {"first_alone": "yes"}, ValueError, "first_alone must be true or false"),
+    ((), {"large_alone": 1}, ValueError, "large_alone must be true or false"),
+    ((), {"companion": RandomOptimizer, "companion_share": 1}, ValueError,
+     "companion_share must be a number between 0 and 1"),
+    ((), {"companion": "NoSuchOptimizer"}, Exception, "NoSuchOptimizer"),
 ])
 def test_bad_arguments_name_the_problem(args: tuple[Any, ...], kwargs: dict[str, Any],
                                         error: type[Exception], match: str) -> None:
@@ -233,6 +237,71 @@ def test_first_alone_gives_the_first_run_every_worker_and_later_runs_their_own()
     assert "first_alone=True" in str(many)
 
 
+def test_large_alone_gives_every_large_run_all_workers_and_the_whole_budget_left() -> None:
+    # budget 20000, four slots: alone, a large run's share is all that is left (20000 -
+    # 500 = 19500), so its population is not capped at 50 (5000 // 100) but doubles
+    selector = seeded(bipop=False, first_alone=True, large_alone=True, budget=20_000)
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 500)
+    assert selector.select_optimizer(view, view.opt_log, 3) is None  # waits for all four
+    inits = [start(selector, view, slots=4) for _ in range(4)]
+    assert [init["workers"] for init in inits] == [4, 4, 4, 4]
+    assert [init["popsize"] for init in inits] == [20, 40, 80, 160]
+    view.f_counter = 19_000  # 1000 left: 1000 // 100 = 10, yet at least one per worker
+    assert start(selector, view, slots=4)["popsize"] == 10
+    plain = seeded(bipop=False, first_alone=True, budget=20_000)
+    plain_view = view10(max_jobs=4)
+    start(plain, plain_view)
+    spend(plain_view, 1, 500)
+    assert [start(plain, plain_view, slots=1)["popsize"] for _ in range(3)] == [20, 40, 48]
+    assert "large_alone=True" in str(selector) and "large_alone" not in str(plain)
+    # BIPOP's small runs keep the optimizer's own workers
+    bipop = seeded(first_alone=True, large_alone=True, budget=20_000)
+    view = view10(max_jobs=4)
+    start(bipop, view)
+    spend(view, 1, 500)
+    large = start(bipop, view)
+    spend(view, 2, 1000)  # small 500 < large 1000: a small run next
+    small = start(bipop, view, slots=1)
+    assert [s.regime for s in bipop.starts] == ["first", "large", "small"]
+    assert large["workers"] == 4 and "workers" not in small
+
+
+def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
+    companion: tuple[type, dict[str, Any], dict[str, Any]] = (RandomOptimizer, {"iters": 5}, {})
+    selector = seeded(first_alone=True, budget=20_000, companion=companion,
+                      companion_share=0.25)
+    view = view10(max_jobs=4)
+
+    def next_start() -> tuple[type, dict[str, Any]]:
+        choice = selector.select_optimizer(view, view.opt_log, 1)
+        assert isinstance(choice, tuple)
+        view.o_counter += 1
+        view.opt_log.add_optimizer(view.o_counter, choice[0].__name__, 0.0)
+        return choice[0], choice[1]
+
+    assert start(selector, view)["workers"] == 4  # the first run is CMA-ES, alone
+    spend(view, 1, 1000)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    assert next_start() == (RandomOptimizer, {"iters": 5})  # 0 < 0.25 * 1000
+    assert [next_start()[0] for _ in range(3)] == [CMAOptimizer] * 3  # one at a time
+    assert [s.regime for s in selector.starts] == ["first", "companion", "large", "large",
+                                                   "large"]
+    spend(view, 2, 600)  # the companion ended with 600 of 1600: 0.375 >= 0.25
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    assert next_start()[0] is CMAOptimizer
+    spend(view, 3, 1200)  # a large run: 600 of 2800 < 0.25, the companion is due again
+    assert next_start()[0] is RandomOptimizer
+    assert selector.spent(view.opt_log) == {"small": 1000, "large": 1200, "companion": 600}
+    assert "companion=RandomOptimizer, companion_share=0.25" in str(selector)
+    # no companion in the first round, while nothing is spent
+    first_round = seeded(budget=20_000, companion=companion)
+    view = view10(max_jobs=4)
+    assert [start(first_round, view, slots=1) is not None for _ in range(4)] == [True] * 4
+    assert all(s.regime != "companion" for s in first_round.starts)
+
+
 def test_the_proposal_stays_the_same_until_it_is_started() -> None:
     selector = seeded((CMAOptimizer, {"workers": 2, "verbose": False}))
     view = view10()
@@ -290,6 +359,28 @@ def test_a_rastrigin_run_grows_its_populations_and_spends_the_exact_budget(
     spent = selector.spent(manager.opt_log)
     assert spent["small"] + spent["large"] == 8000
     assert result.fx < 10
+
+
+def test_a_run_with_large_alone_and_a_companion_starts_what_the_selector_planned(
+        tmp_path: Path) -> None:
+    selector = CMAPopulationSelector(QUIET, first_alone=True, large_alone=True,
+                                     companion=(RandomOptimizer, {"iters": 10}, {}))
+    manager = GloMPOManager.new_manager(
+        task=Rastrigin(dims=5), bounds=None, opt_selector=selector,
+        working_dir=tmp_path / "run", max_jobs=2, backend="threads",
+        stoppers=BestUnmoving(calls=800, tol=0.01),
+        exit_conditions=MaxFuncCalls(fmax=6000), summary_files=0, seed=3, plugin_manager=PM)
+    manager.start_manager()
+    assert manager.f_counter == 6000
+    regimes = [s.regime for s in selector.starts]
+    assert "companion" in regimes and "large" in regimes
+    for s in selector.starts:
+        init = manager.opt_log.get_metadata(s.opt_id, "init_kwargs")
+        assert manager.opt_log.get_metadata(s.opt_id, "type") == (
+            "RandomOptimizer" if s.regime == "companion" else "CMAOptimizer")
+        if s.regime == "large":
+            assert init["workers"] == 2 and init["popsize"] == s.popsize
+    assert sum(selector.spent(manager.opt_log).values()) == 6000
 
 
 def test_a_checkpointed_run_resumes_to_the_same_starts_and_result(tmp_path: Path) -> None:
