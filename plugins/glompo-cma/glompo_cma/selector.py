@@ -98,6 +98,10 @@ class CMAPopulationSelector(BaseSelector):
     6. With a ``companion`` (off by default), a run of it comes before rule 2-3 when none
        is running and the companion runs have spent less than ``companion_share`` of all
        evaluations spent so far (so not in the first round, while nothing is spent).
+    7. With ``hold_generations`` (off by default), no new run starts while the run that
+       holds the best value found so far has not ended and found it within its last
+       ``hold_generations`` generations (that many times its population, in the run's
+       evaluations): the free slots wait, so the evaluations go to the improving run.
 
     Parameters
     ----------
@@ -134,6 +138,9 @@ class CMAPopulationSelector(BaseSelector):
     companion_share
         The fraction of the evaluations spent that the companion's runs may reach before
         no new one starts (0 < share < 1; default 0.25).
+    hold_generations
+        Rule 7: a whole number >= 1, or None (default: new runs start whenever a slot is
+        free).
     budget
         The run's evaluation budget. None: the manager's ``run_budget`` (the ``fmax`` of
         the MaxFuncCalls that ends the run, :func:`glompo_core.budget.run_budget`); with
@@ -154,8 +161,8 @@ class CMAPopulationSelector(BaseSelector):
         The optimizer is not a CMAOptimizer.
     ValueError
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
-        ``min_generations``, ``budget``, ``first_alone``, ``large_alone`` or
-        ``companion_share``.
+        ``min_generations``, ``budget``, ``first_alone``, ``large_alone``,
+        ``companion_share`` or ``hold_generations``.
 
     Notes
     -----
@@ -189,7 +196,8 @@ class CMAPopulationSelector(BaseSelector):
                  incpopsize: float = 2.0, min_generations: int | None = None,
                  budget: int | None = None, first_alone: bool = False,
                  large_alone: bool = False, companion: AvailOpt | None = None,
-                 companion_share: float = 0.25, allow_spawn: SpawnArg = None,
+                 companion_share: float = 0.25, hold_generations: int | None = None,
+                 allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
         if len(avail_opts) > 1:
             raise ValueError(f"CMAPopulationSelector starts one kind of optimizer (CMA-ES with "
@@ -226,6 +234,8 @@ class CMAPopulationSelector(BaseSelector):
                              f"companion's fraction of the evaluations, e.g. 0.25), got "
                              f"companion_share={companion_share!r}")
         self.companion_share = float(companion_share)
+        self.hold_generations: int | None = None if hold_generations is None else \
+            _whole(hold_generations, "hold_generations")
         self.starts: list[Start] = []
         self._pending: tuple[Start, OptimizerSpec] | None = None
         self._warned_no_budget: bool = False
@@ -369,8 +379,35 @@ class CMAPopulationSelector(BaseSelector):
                       sigma_factor=factor, maxfevals=maxfevals, large_index=index)
         return start, (cls, init, dict(call))
 
-    def choose(self, manager: ManagerView, log: BaseLogger) -> OptimizerSpec:
-        """Propose the next run (the same one again until it is started)."""
+    def holding(self, manager: ManagerView, log: BaseLogger) -> bool:
+        """Rule 7: True while the run holding the best value still improves it.
+
+        Parameters
+        ----------
+        manager
+            The manager's view (its ``f_counter`` and ``n_parms``).
+        log
+            The run's log (the best iteration, and ``t_end`` of the ended optimizers).
+        """
+        if self.hold_generations is None or not self.starts:
+            return False
+        best = log.get_best_iter()
+        by_id = {start.opt_id: start for start in self.starts}
+        start = by_id.get(int(best.get("opt_id") or 0))
+        if start is None or best.get("call_id") is None:
+            return False
+        try:
+            log.get_metadata(start.opt_id, "t_end")
+            return False  # it has ended
+        except KeyError:
+            pass
+        popsize = start.popsize or self.popsize0(manager.n_parms)
+        return manager.f_counter - int(best["call_id"]) < self.hold_generations * popsize
+
+    def choose(self, manager: ManagerView, log: BaseLogger) -> OptimizerSpec | None:
+        """Propose the next run (the same one again until it is started); None: wait."""
+        if self.holding(manager, log):
+            return None
         if self._pending is None or self._pending[0].opt_id != manager.o_counter + 1:
             self._pending = self._plan(manager, log)
         return self._pending[1]
@@ -401,6 +438,8 @@ class CMAPopulationSelector(BaseSelector):
             args.append("first_alone=True")
         if self.large_alone:
             args.append("large_alone=True")
+        if self.hold_generations is not None:
+            args.append(f"hold_generations={self.hold_generations}")
         if self.companion is not None:
             args.append(f"companion={self.companion[0].__name__}, "
                         f"companion_share={self.companion_share:g}")

@@ -302,6 +302,37 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     assert all(s.regime != "companion" for s in first_round.starts)
 
 
+def test_hold_generations_waits_while_the_best_run_still_improves() -> None:
+    selector = seeded(budget=20_000, hold_generations=10)
+    view = view10(max_jobs=4)
+    for _ in range(2):
+        start(selector, view, slots=1)  # runs 1 and 2 (popsize 10 and 20)
+
+    def improve(opt_id: int, n: int, fx: float) -> None:
+        first = view.f_counter + 1
+        view.opt_log.put_iteration(opt_id, np.arange(first, first + n),
+                                   np.zeros((n, view.n_parms)), fx + 1e-3 * np.arange(n)[::-1])
+        view.f_counter += n
+
+    improve(1, 50, 5.0)
+    improve(2, 150, 1.0)  # run 2 (popsize 20) holds the best, found at its last evaluation
+    assert selector.holding(view, view.opt_log)
+    assert selector.select_optimizer(view, view.opt_log, 2) is None  # the slots wait
+    improve(1, 199, 9.0)  # 199 < 10 x 20: still waiting
+    assert selector.select_optimizer(view, view.opt_log, 2) is None
+    improve(1, 1, 9.0)  # 200 evaluations since run 2's best: 10 generations, no longer
+    assert not selector.holding(view, view.opt_log)
+    start(selector, view, slots=2)
+    improve(3, 10, 0.5)  # the new run improves: wait again, until it ends
+    assert selector.select_optimizer(view, view.opt_log, 1) is None
+    view.opt_log.put_metadata(3, "t_end", 1.0)
+    assert start(selector, view, slots=1) is not None
+    assert "hold_generations=10" in str(selector)
+    assert not seeded(budget=20_000).holding(view, view.opt_log)  # off by default
+    with pytest.raises(ValueError, match="hold_generations must be a whole number >= 1"):
+        CMAPopulationSelector(hold_generations=0)
+
+
 def test_the_proposal_stays_the_same_until_it_is_started() -> None:
     selector = seeded((CMAOptimizer, {"workers": 2, "verbose": False}))
     view = view10()
