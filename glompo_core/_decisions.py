@@ -15,8 +15,9 @@ manager's thread takes it around its decisions. Functions marked "needs the lock
 assert it (:func:`assert_locked`) when :data:`CHECK_LOCKS` is true (the test suite).
 A wrapper's own lock is taken before the manager's, never the other way: never call a
 ``FunctionWrapper`` method while holding ``m._lock`` (:func:`check_timeouts` reads the
-wrappers first, then takes the lock). Lifecycle events are queued (``m._events``) under
-the lock and fired by the manager's thread, never from here.
+wrappers first, then takes the lock). Lifecycle events are queued (``m._events``, an
+:class:`~glompo_core._events.EventQueue`) under the lock and fired by the manager's
+thread, never from here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from glompo_core._evaluation import EvaluationError
+from glompo_core._events import Wake
 from glompo_core._slot import OptRecord, build_slot, run_minimize
 from glompo_core.budget import fill_budget_argument
 from glompo_core.errors import EvaluationRefused, EvaluationTimeout, GloMPOError
@@ -130,9 +132,8 @@ def process_batch(m: GloMPOManager, opt_id: int, x: np.ndarray, fx: np.ndarray,
             record_failures(m, rec, errors)
         m.failures.success(len(fx) - len(errors))
         if m._listen_batch:
-            m._events.put(("glompo_iteration_batch", {
-                "opt_id": opt_id, "call_ids": call_ids, "x": x, "fx": fx,
-                "extras": extras}))
+            m._events.hook("glompo_iteration_batch", opt_id=opt_id, call_ids=call_ids, x=x,
+                           fx=fx, extras=extras)
         if log.best_fx < prev_best:
             new_best(m, log.get_best_iter())
         if m.stoppers is not None and \
@@ -146,7 +147,7 @@ def process_batch(m: GloMPOManager, opt_id: int, x: np.ndarray, fx: np.ndarray,
             m._checkpoint_pending = True
             for other in m._opts.values():
                 ask_pause(m, other)
-            m._events.put(("_checkpoint_due", {}))  # wakes the manager's thread
+            m._events.wake(Wake.CHECKPOINT_DUE)
         check_exit(m)
 
 
@@ -182,9 +183,8 @@ def new_best(m: GloMPOManager, best: dict[str, Any]) -> None:
     m.result = Result(x=np.array(best["x"]), fx=float(best["fx"]), stats={},
                       origin={"opt_id": best["opt_id"], "type": best["type"],
                               "call_id": best["call_id"]})
-    m._events.put(("glompo_best_improved", {
-        "opt_id": best["opt_id"], "x": np.array(best["x"]), "fx": float(best["fx"]),
-        "call_id": best["call_id"]}))
+    m._events.hook("glompo_best_improved", opt_id=best["opt_id"], x=np.array(best["x"]),
+                   fx=float(best["fx"]), call_id=best["call_id"])
     if m.share_best_solutions:
         for rec in m._opts.values():
             if rec.alive and not rec.stop_requested and rec.opt_id != best["opt_id"]:
@@ -259,7 +259,7 @@ def request_exit(m: GloMPOManager, reason: str, *, converged: bool = False,
             m._final_checkpoint = True
             for rec in m._opts.values():
                 ask_pause(m, rec)
-            m._events.put(("_final_checkpoint", {}))
+            m._events.wake(Wake.FINAL_CHECKPOINT)
             return
         for rec in m._opts.values():
             if rec.alive and not rec.stop_requested:
@@ -278,8 +278,7 @@ def stop_optimizer(m: GloMPOManager, rec: OptRecord, reason: str, record: bool =
     else:
         m.stopped_opts[rec.opt_id] = time.time()
         m.opt_log.put_metadata(rec.opt_id, "end_cond", reason)
-        m._events.put(("glompo_optimizer_stopped",
-                       {"opt_id": rec.opt_id, "reason": reason}))
+        m._events.hook("glompo_optimizer_stopped", opt_id=rec.opt_id, reason=reason)
 
 
 def process_message(m: GloMPOManager, msg: ManagerMessage) -> None:
@@ -292,13 +291,13 @@ def process_message(m: GloMPOManager, msg: ManagerMessage) -> None:
                 m.converged += 1
                 m.opt_log.put_metadata(msg.opt_id, "end_cond",
                                        f"converged: {rec.converged_msg}")
-                m._events.put(("glompo_optimizer_converged",
-                               {"opt_id": msg.opt_id, "reason": rec.converged_msg}))
+                m._events.hook("glompo_optimizer_converged", opt_id=msg.opt_id,
+                               reason=rec.converged_msg)
                 check_exit(m)
         elif msg.key == 1:
             if rec is not None:
                 rec.pause_ack.set()
-            m._events.put(("glompo_optimizer_paused", {"opt_id": msg.opt_id}))
+            m._events.hook("glompo_optimizer_paused", opt_id=msg.opt_id)
         elif msg.key == 9:
             m.opt_log.put_message(msg.opt_id, str(msg.message))
         else:
@@ -317,7 +316,7 @@ def record_crash(m: GloMPOManager, rec: OptRecord, message: str) -> None:
     m.logger.info("traceback of optimizer %d:\n%s", rec.opt_id, message)
     m.opt_log.put_message(rec.opt_id, f"crashed: {message}")
     m.opt_log.put_metadata(rec.opt_id, "end_cond", "crashed")
-    m._events.put(("glompo_optimizer_crashed", {"opt_id": rec.opt_id, "error": message}))
+    m._events.hook("glompo_optimizer_crashed", opt_id=rec.opt_id, error=message)
     if rec.iterated:
         m._crashes_in_a_row = 0
         return
@@ -452,8 +451,8 @@ def run_optimizer(m: GloMPOManager, rec: OptRecord, gate: threading.Event | None
                 rec.converged_msg = "minimize() returned"
                 m.converged += 1
                 m.opt_log.put_metadata(rec.opt_id, "end_cond", "converged")
-                m._events.put(("glompo_optimizer_converged",
-                               {"opt_id": rec.opt_id, "reason": rec.converged_msg}))
+                m._events.hook("glompo_optimizer_converged", opt_id=rec.opt_id,
+                               reason=rec.converged_msg)
             rec.status = "converged"
         if status != "crashed" and rec.iterated:
             m._crashes_in_a_row = 0
@@ -462,7 +461,7 @@ def run_optimizer(m: GloMPOManager, rec: OptRecord, gate: threading.Event | None
         if not m.opt_log.build_traj_plot:
             m.opt_log.clear_cache(rec.opt_id)
         check_exit(m)
-    m._events.put(("_ended", {"opt_id": rec.opt_id}))
+    m._events.wake(Wake.OPTIMIZER_ENDED)
 
 
 def check_timeouts(m: GloMPOManager) -> None:

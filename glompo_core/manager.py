@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +38,7 @@ import numpy as np
 
 from glompo_core import _decisions, _finish, _resume, status
 from glompo_core._evaluation import FailureTally
+from glompo_core._events import EventQueue, HookEvent
 from glompo_core._portfolio import DefaultPortfolio
 from glompo_core._slot import OptRecord
 from glompo_core._view import SlotCallbacks, View
@@ -389,7 +389,7 @@ class GloMPOManager:
     def _wire(self, done: int) -> None:
         """Make the lock, the event queue, the view and the slots' callbacks."""
         self._lock = threading.RLock()
-        self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._events = EventQueue()
         self._done = done  # evaluations recorded in the log (f_counter counts those admitted)
         self._view = View(self)
         self._callbacks = SlotCallbacks(self)
@@ -403,23 +403,12 @@ class GloMPOManager:
     def _fire(self, hook: str, **kwargs: Any) -> None:
         self._pm.call_lifecycle(hook, manager=self._view, **kwargs)
 
+    def _fire_event(self, event: HookEvent) -> None:
+        self._fire(event.hook, **event.kwargs)
+
     def _drain_events(self, timeout: float, budget: float | None = 0.1) -> None:
-        """Fire queued lifecycle events; stop after ``budget`` seconds so that slow
-        observers never starve the manager's other duties (spawning, files, checkpoints)."""
-        try:
-            name, kwargs = self._events.get(timeout=timeout)
-        except queue.Empty:
-            return
-        deadline = None if budget is None else time.monotonic() + budget
-        while True:
-            if not name.startswith("_"):
-                self._fire(name, **kwargs)
-            if deadline is not None and time.monotonic() > deadline:
-                return
-            try:
-                name, kwargs = self._events.get_nowait()
-            except queue.Empty:
-                return
+        """Fire queued lifecycle events (:meth:`glompo_core._events.EventQueue.drain`)."""
+        self._events.drain(self._fire_event, timeout, budget)
 
     def start_manager(self) -> Result:
         """Run the optimization until an exit condition is met, and return the result.
@@ -525,12 +514,14 @@ class GloMPOManager:
                 self.checkpoint()
             return False
         _decisions.spawn_as_needed(self)
+        # an exit decided since the check above (by an optimizer's thread, or just now) is
+        # carried out by the next turn, which writes the final checkpoint if one is due
         if self._exiting():
-            return False
+            return True
         if not self.spawning_opts and not any(r.alive for r in self._opts.values()):
             _decisions.request_exit(self, "no optimizer is running and the selector starts "
                                     "no more")
-            return False
+            return True
         now = time.time()
         if now - self._last_file_check >= 1.0:
             self._last_file_check = now
