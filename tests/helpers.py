@@ -143,7 +143,7 @@ class StepOptimizer(BaseOptimizer):
                 for xi, fx in zip(xs, evaluate_population(function, xs, self.workers)):
                     self._update_incumbent(xi, fx)
             else:
-                fx = function(x)
+                fx = function(x)  # type: ignore[arg-type]  # arrays are accepted
                 self._update_incumbent(x, fx)
             if self.chatty:
                 print(f"iteration {k} fx={self.incumbent['fx']}")
