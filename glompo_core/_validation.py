@@ -18,7 +18,11 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 __all__ = [
+    "bounds_array",
+    "call_text",
     "fraction",
     "integer",
     "non_negative_int",
@@ -148,3 +152,46 @@ def fraction(value: Any, name: str, *, strict: bool = False, what: str | None = 
     """
     return number(value, name, minimum=0, maximum=1, min_inclusive=not strict,
                   max_inclusive=not strict, what=what)
+
+
+def bounds_array(bounds: Any, name: str = "bounds") -> np.ndarray:
+    """``bounds`` as a float array of shape (n, 2), n >= 1, finite, min < max in every row.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and what is wrong (the rows at fault when it can).
+    """
+    try:
+        arr = np.array(bounds, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a sequence of (min, max) pairs of numbers, one per "
+                         f"parameter, got {bounds!r}") from exc
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a sequence of (min, max) pairs, one per parameter, "
+                         f"got {bounds!r} (an array of shape {arr.shape})")
+    finite = np.all(np.isfinite(arr), axis=1)
+    if not finite.all():
+        raise ValueError(f"{name} must be finite with min < max for every parameter; rows "
+                         f"{np.flatnonzero(~finite).tolist()} are not finite")
+    bad = np.flatnonzero(arr[:, 0] >= arr[:, 1])
+    if bad.size:
+        raise ValueError(f"{name} must be finite with min < max for every parameter; rows "
+                         f"{bad.tolist()} have min >= max")
+    return arr
+
+
+def _short(value: Any) -> str:
+    """A setting as it reads in :func:`call_text` (arrays as lists)."""
+    return repr(value.tolist()) if isinstance(value, np.ndarray) else repr(value)
+
+
+def call_text(obj: object, *parts: str, **settings: Any) -> str:
+    """``ClassName(part, ..., key=value, ...)``: how a component reads in the summary.
+
+    ``parts`` are put in as they are; ``settings`` as ``key=repr(value)`` (numpy arrays
+    as lists).
+    """
+    args = [*parts, *(f"{key}={_short(val)}" for key, val in settings.items())]
+    return f"{type(obj).__name__}({', '.join(args)})"
+

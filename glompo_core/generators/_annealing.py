@@ -8,14 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glompo_core._validation import fraction, number, positive_number
-from glompo_core.generators._random import (
-    BoundsLike,
-    _check_bounds,
-    _describe,
-    _resolve_bounds,
-    _uniform,
-)
+from glompo_core._validation import bounds_array, call_text, fraction, number, positive_number
+from glompo_core.generators._common import BoundsLike, resolve_bounds, uniform
 from glompo_core.generators.basegenerator import BaseGenerator
 
 if TYPE_CHECKING:
@@ -104,7 +98,7 @@ class AnnealingGenerator(BaseGenerator):
                  qa: float = -5.0, qv: float = 2.62, initial_temp: float = 5230.0,
                  restart_temp_ratio: float = 2e-5, seed: int | None = None) -> None:
         super().__init__()
-        self.bounds = None if bounds is None else _check_bounds(bounds)
+        self.bounds = None if bounds is None else bounds_array(bounds)
         if task is not None and not callable(task):
             raise ValueError(f"task must be callable (or None for the run's task), got {task!r}")
         self.task = task
@@ -167,7 +161,7 @@ class AnnealingGenerator(BaseGenerator):
         """Move to a random location with finite energy and reset the schedule."""
         assert self._bounds is not None
         for _ in range(_MAX_REINIT):
-            self._x = _uniform(self.rng, self._bounds)
+            self._x = uniform(self.rng, self._bounds)
             self._fx = self._evaluate(self._x)
             if math.isfinite(self._fx):
                 break
@@ -206,7 +200,7 @@ class AnnealingGenerator(BaseGenerator):
     # -- interface ------------------------------------------------------------------------
     def generate(self, manager: ManagerView) -> np.ndarray:
         """Run the annealing chain (evaluating the task) and return its current location."""
-        bounds = _resolve_bounds(self.bounds, manager)
+        bounds = resolve_bounds(self.bounds, manager)
         task = self.task if self.task is not None else manager.task
         if task is None or not callable(task):
             raise ValueError("AnnealingGenerator needs a task: give task= or run it under a "
@@ -253,7 +247,7 @@ class AnnealingGenerator(BaseGenerator):
         return np.clip(self._x.copy(), bounds[:, 0], bounds[:, 1])
 
     def __str__(self) -> str:
-        return _describe(self, bounds=self.bounds,
+        return call_text(self, bounds=self.bounds,
                          task=None if self.task is None else getattr(
                              self.task, "__name__", type(self.task).__name__),
                          qa=self.qa, qv=self.qv, initial_temp=self.initial_temp,

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glompo_core._validation import fraction, number, positive_int, positive_number
-from glompo_core.generators._random import (
-    BoundsLike,
-    _check_bounds,
-    _describe,
-    _resolve_bounds,
-    _uniform,
+from glompo_core._validation import (
+    bounds_array,
+    call_text,
+    fraction,
+    number,
+    positive_int,
+    positive_number,
 )
+from glompo_core.generators._common import BoundsLike, resolve_bounds, uniform
 from glompo_core.generators.basegenerator import BaseGenerator
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class BasinHoppingGenerator(BaseGenerator):
                                            strict=True, what=_OPEN_UNIT)
         self.interval = positive_int(interval, "interval", what="an integer >= 1")
         self.factor = fraction(factor, "factor", strict=True, what=_OPEN_UNIT)
-        self.bounds = None if bounds is None else _check_bounds(bounds)
+        self.bounds = None if bounds is None else bounds_array(bounds)
         self.step_size = self.max_step_size
         self.n_accept = 0
         self.n_trials = 0
@@ -117,14 +118,14 @@ class BasinHoppingGenerator(BaseGenerator):
 
     def generate(self, manager: ManagerView) -> np.ndarray:
         """Return a random hop from the incumbent (or another optimizer's best point)."""
-        bounds = _resolve_bounds(self.bounds, manager)
+        bounds = resolve_bounds(self.bounds, manager)
         lo, hi = bounds[:, 0], bounds[:, 1]
         best = manager.opt_log.get_best_iter()
         if best.get("x") is None or not math.isfinite(best.get("fx", math.inf)):
             result = manager.result
             if result.x is None or not math.isfinite(result.fx):
                 self.logger.debug("No incumbent yet: returning a random point")
-                return _uniform(self.rng, bounds)
+                return uniform(self.rng, bounds)
             best = {"opt_id": None, "x": result.x, "fx": float(result.fx)}
 
         self.n_trials += 1
@@ -163,7 +164,7 @@ class BasinHoppingGenerator(BaseGenerator):
         return np.clip(low + self.rng.random(x.size) * (high - low), lo, hi)
 
     def __str__(self) -> str:
-        return _describe(self, temperature=self.temperature, max_step_size=self.max_step_size,
+        return call_text(self, temperature=self.temperature, max_step_size=self.max_step_size,
                          target_accept_rate=self.target_accept_rate, interval=self.interval,
                          factor=self.factor, bounds=self.bounds)
 

@@ -6,13 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glompo_core.generators._random import (
-    BoundsLike,
-    _check_bounds,
-    _describe,
-    _resolve_bounds,
-    _uniform,
-)
+from glompo_core._validation import bounds_array, call_text
+from glompo_core.generators._common import BoundsLike, resolve_bounds, uniform
 from glompo_core.generators.basegenerator import BaseGenerator
 
 if TYPE_CHECKING:
@@ -52,15 +47,15 @@ class IncumbentGenerator(BaseGenerator):
 
     def __init__(self, bounds: BoundsLike | None = None) -> None:
         super().__init__()
-        self.bounds = None if bounds is None else _check_bounds(bounds)
+        self.bounds = None if bounds is None else bounds_array(bounds)
 
     def generate(self, manager: ManagerView) -> np.ndarray:
         """Return the incumbent, or a uniformly random point if there is none yet."""
-        bounds = _resolve_bounds(self.bounds, manager)
+        bounds = resolve_bounds(self.bounds, manager)
         x = manager.result.x
         if x is None:
-            return _uniform(self.rng, bounds)
+            return uniform(self.rng, bounds)
         return np.clip(np.array(x, dtype=float), bounds[:, 0], bounds[:, 1])
 
     def __str__(self) -> str:
-        return _describe(self, bounds=self.bounds)
+        return call_text(self, bounds=self.bounds)

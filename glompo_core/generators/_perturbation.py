@@ -8,12 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glompo_core.generators._random import (
-    BoundsLike,
-    _check_bounds,
-    _describe,
-    _resolve_bounds,
-)
+from glompo_core._validation import bounds_array, call_text
+from glompo_core.generators._common import BoundsLike, resolve_bounds
 from glompo_core.generators.basegenerator import BaseGenerator
 
 if TYPE_CHECKING:
@@ -93,7 +89,7 @@ class PerturbationGenerator(BaseGenerator):
             raise ValueError(f"scale must be finite and > 0 for every parameter, got {scale!r}")
         self.x0 = loc
         self.scale = sc
-        self.bounds = None if bounds is None else _check_bounds(bounds)
+        self.bounds = None if bounds is None else bounds_array(bounds)
         if self.bounds is not None:
             self._check_x0(self.bounds)
 
@@ -108,7 +104,7 @@ class PerturbationGenerator(BaseGenerator):
 
     def generate(self, manager: ManagerView) -> np.ndarray:
         """Return a point drawn from the truncated normal distribution around ``x0``."""
-        bounds = _resolve_bounds(self.bounds, manager)
+        bounds = resolve_bounds(self.bounds, manager)
         if self.bounds is None:
             self._check_x0(bounds)
         lo, hi = bounds[:, 0], bounds[:, 1]
@@ -137,4 +133,4 @@ class PerturbationGenerator(BaseGenerator):
         return np.clip(out, lo, hi)
 
     def __str__(self) -> str:
-        return _describe(self, x0=self.x0, scale=self.scale, bounds=self.bounds)
+        return call_text(self, x0=self.x0, scale=self.scale, bounds=self.bounds)

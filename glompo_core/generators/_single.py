@@ -7,13 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glompo_core.generators._random import (
-    BoundsLike,
-    _check_bounds,
-    _describe,
-    _resolve_bounds,
-    _uniform,
-)
+from glompo_core._validation import bounds_array, call_text
+from glompo_core.generators._common import BoundsLike, resolve_bounds, uniform
 from glompo_core.generators.basegenerator import BaseGenerator
 
 if TYPE_CHECKING:
@@ -64,7 +59,7 @@ class SinglePointGenerator(BaseGenerator):
     def __init__(self, bounds: BoundsLike | None = None,
                  x: Sequence[float] | np.ndarray | None = None) -> None:
         super().__init__()
-        self.bounds = None if bounds is None else _check_bounds(bounds)
+        self.bounds = None if bounds is None else bounds_array(bounds)
         self.x: np.ndarray | None = None
         if x is not None:
             try:
@@ -89,12 +84,12 @@ class SinglePointGenerator(BaseGenerator):
 
     def generate(self, manager: ManagerView) -> np.ndarray:
         """Return the fixed point (drawing it on the first call if ``x`` was not given)."""
-        bounds = _resolve_bounds(self.bounds, manager)
+        bounds = resolve_bounds(self.bounds, manager)
         if self.x is None:
-            self.x = _uniform(self.rng, bounds)
+            self.x = uniform(self.rng, bounds)
         else:
             self._check_x(self.x, bounds)
         return self.x.copy()
 
     def __str__(self) -> str:
-        return _describe(self, bounds=self.bounds, x=self.x if self._given else None)
+        return call_text(self, bounds=self.bounds, x=self.x if self._given else None)

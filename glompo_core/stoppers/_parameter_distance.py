@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glompo_core._validation import positive_number
+from glompo_core._validation import bounds_array, positive_number
+from glompo_core.stoppers._common import box_diagonal
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
     from glompo_core.optimizerlogger import BaseLogger
 
 __all__ = ["ParameterDistance"]
-
-
-def _check_bounds(bounds: Any) -> np.ndarray:
-    """Return ``bounds`` as a float array of shape (n, 2), or raise ValueError."""
-    try:
-        arr = np.array(bounds, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.empty(0)
-    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != 2:
-        raise ValueError("bounds must be a sequence of (min, max) pairs, one per parameter, "
-                         f"got {bounds!r}")
-    if not np.isfinite(arr).all() or not (arr[:, 0] < arr[:, 1]).all():
-        raise ValueError("bounds must be finite with min < max for every parameter, "
-                         f"got {bounds!r}")
-    return arr
-
-
-def _diagonal(bounds: np.ndarray) -> float:
-    """Length of the diagonal of the box: distance from all lower bounds to all upper bounds."""
-    return float(np.linalg.norm(bounds[:, 1] - bounds[:, 0]))
 
 
 class ParameterDistance(BaseStopper):
@@ -101,12 +82,12 @@ class ParameterDistance(BaseStopper):
     def __init__(self, bounds: Sequence[Sequence[float]] | np.ndarray, relative_distance: float,
                  test_all: bool = False) -> None:
         super().__init__()
-        self.bounds = _check_bounds(bounds)
+        self.bounds = bounds_array(bounds)
         self.relative_distance = positive_number(relative_distance, "relative_distance")
         if not isinstance(test_all, (bool, np.bool_)):
             raise ValueError(f"test_all must be True or False, got {test_all!r}")
         self.test_all = bool(test_all)
-        self._diagonal = _diagonal(self.bounds)
+        self._diagonal = box_diagonal(self.bounds)
 
     @property
     def history_needed(self) -> int:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glompo_core._validation import fraction, integer
-from glompo_core.stoppers._parameter_distance import _check_bounds, _diagonal
+from glompo_core._validation import bounds_array, fraction, integer
+from glompo_core.stoppers._common import box_diagonal
 from glompo_core.stoppers.basestopper import BaseStopper
 
 if TYPE_CHECKING:
@@ -68,10 +68,10 @@ class StepSize(BaseStopper):
     def __init__(self, bounds: Sequence[Sequence[float]] | np.ndarray, calls: int,
                  relative_tol: float = 0.05) -> None:
         super().__init__()
-        self.bounds = _check_bounds(bounds)
+        self.bounds = bounds_array(bounds)
         self.calls = integer(calls, "calls", minimum=2)
         self.relative_tol = fraction(relative_tol, "relative_tol")
-        self._diagonal = _diagonal(self.bounds)
+        self._diagonal = box_diagonal(self.bounds)
 
     @property
     def history_needed(self) -> int:
