@@ -15,12 +15,16 @@ The manager's own thread starts new optimizers, fires the lifecycle hooks of
 plugins (per batch), logs the status, watches ``STOP_<id>`` files and timeouts,
 and at the end stops and joins every optimizer and writes the summary.
 
-Where the parts are: this module keeps the decisions (admit, record, stop, exit,
-spawn, inject) and the run loop's steps (``start_manager``: ``_begin_session``,
-``_loop_step``, ``_shutdown``); ``_slot.py`` is the per-optimizer slot (record,
-scaler, function wrapper, results sink), which calls the manager through four
-callbacks only; ``_resume.py`` writes checkpoints and rebuilds a manager from one;
-``status.py`` holds the run's one clock (``run_time``) and the resource samples.
+Where the parts are: this module keeps the settings (``setup``, from
+``settings.RunSettings``), the public methods and the run loop (``start_manager``:
+``_session.begin``, ``_loop_step`` until the run ends, ``_finish.shutdown``);
+``_decisions.py`` the decisions (admit, record, stop, exit, spawn, launch);
+``_events.py`` the queue of lifecycle hooks and wake-ups; ``control.py`` the requests
+(stop an optimizer, checkpoint, end the run) from files, signals and plugins;
+``_view.py`` the read-only view; ``_slot.py`` the per-optimizer slot (record, scaler,
+function wrapper, results sink), which calls the manager through four callbacks only;
+``_resume.py`` writes checkpoints and rebuilds a manager from one; ``status.py`` holds
+the run's one clock (``run_time``) and the resource samples.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glompo_core import _decisions, _finish, _resume, status
+from glompo_core import _decisions, _finish, _resume, _session, status
 from glompo_core._evaluation import FailureTally
 from glompo_core._events import EventQueue, HookEvent
 from glompo_core._portfolio import DefaultPortfolio
@@ -435,7 +439,7 @@ class GloMPOManager:
                 stack.enter_context(PrintStreamRouter(self.working_dir))
             stack.callback(_finish.shutdown, self)
             try:
-                self._begin_session()
+                _session.begin(self)
                 while self._loop_step():
                     pass
             except KeyboardInterrupt:
@@ -446,60 +450,6 @@ class GloMPOManager:
         if error is not None:
             raise error
         return self.result
-
-    def _begin_session(self) -> None:
-        """Open the log, start the backend and the visualisation, resume or start."""
-        self._pm.unmute_all()
-        self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
-        self.t_start = time.time()
-        self.opt_session_starts.append(self.t_start)
-        self.last_status = self.t_start
-        self._last_file_check = 0.0
-        self._open_log_file()
-        self._backend_obj.start(self.task, self.max_jobs, detailed=self.is_log_detailed,
-                                timeout=self.force_terminations_after
-                                if self.allow_forced_terminations else None)
-        if self.visualisation:
-            self._start_visualisation()
-        self._fire("glompo_run_control", control=self.control)
-        self._fire("glompo_run_started")
-        self.logger.info("run %s", "resumed" if self._resumed else "started")
-        status.report(self)
-        self.last_checkpoint = self.t_start
-        self.last_chkpt_fcall = self.f_counter
-        if self._restore:
-            _resume.resume_optimizers(self)
-        elif self.checkpoint_control is not None and \
-                self.checkpoint_control.checkpoint_at_init and not self._resumed:
-            self.checkpoint()
-
-    def _open_log_file(self) -> None:
-        """Open the log's file (if it writes one, as it names it): appended to when resuming."""
-        filename = self.opt_log.filename
-        if filename is None:
-            return
-        log_path = self.working_dir / filename
-        if self._resumed and log_path.exists():
-            self.opt_log.open(log_path, "a", self.checksum)
-            self.opt_log.truncate_after(self.f_counter)  # rows written after the checkpoint
-        else:
-            if self._resumed:
-                self.logger.warning("no %s in %s to append to: a new log file starts at "
-                                    "evaluation %d", filename, self.working_dir,
-                                    self.f_counter + 1)
-            self.opt_log.open(log_path, "w", self.checksum)
-        _finish.write_manager_metadata(self)
-
-    def _start_visualisation(self) -> None:
-        """Create the visualisation (glompo-scope), restored from a checkpoint if saved."""
-        self.scope = self._pm.create_visualisation(self._view, self.visualisation_args)
-        if self.scope is None:
-            return
-        state = self._scope_state
-        if state is not None and callable(getattr(self.scope, "checkpoint_load", None)):
-            self.scope.checkpoint_load(state)
-        self._pm.add_observer(self.scope, self._scope_name())
-        self._listen_batch = self._pm.has_listeners("glompo_iteration_batch")
 
     def _loop_step(self) -> bool:
         """One turn of the manager's thread; False when the run is over."""
