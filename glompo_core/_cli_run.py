@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import textwrap
@@ -170,7 +171,10 @@ def _build_from_run_file(args: argparse.Namespace) -> Any:
     manager = build_manager(args.run_file, overrides)  # setup() errors name the line
     # recorded in checkpoints, so that glompo resume finds the modules beside the run file
     manager.run_file_dir = str(Path(args.run_file).resolve().parent)
-    if manager.default_portfolio is not None:  # the file has no opt_selector: say whose
+    # the file has no opt_selector: say whose portfolio runs (once: at -v the runfile
+    # logger's INFO record says it on the console already)
+    if manager.default_portfolio is not None and \
+            not logging.getLogger("glompo.runfile").isEnabledFor(logging.INFO):
         print(f"glompo: {manager.default_portfolio.describe()}", file=sys.stderr, flush=True)
     return manager
 

@@ -102,6 +102,15 @@ def cli_pm(monkeypatch: pytest.MonkeyPatch) -> PluginManager:
 # ============================================================================ glompo run
 
 
+def test_glompo_run_says_whose_default_once_also_when_verbose(
+        tmp_path: Path, cli_pm: PluginManager, capsys: pytest.CaptureFixture[str]) -> None:
+    """At -v the run file's INFO record says it on the console: the line is not doubled."""
+    code = main(["run", str(no_selector(tmp_path)), "--no-progress", "-v"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (out + err).count("no opt_selector") == 1, out + err
+
+
 def test_glompo_run_uses_the_default_says_whose_and_records_it(
         tmp_path: Path, cli_pm: PluginManager, capsys: pytest.CaptureFixture[str]) -> None:
     path = no_selector(tmp_path)
