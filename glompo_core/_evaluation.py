@@ -85,6 +85,9 @@ def _site(exc: BaseException, text: str) -> str:
         tb = tb.tb_next
     if last is not None:
         code = last.tb_frame.f_code
+        if code.co_filename.startswith("<"):  # code with no file: '<dynamic-code>' of a
+            # task pickled by value (cloudpickle >= 3.1.3, to dask workers), '<string>'...
+            return f"{getattr(code, 'co_qualname', code.co_name)}:{last.tb_lineno}"
         return f"{code.co_filename.rsplit('/', 1)[-1]}:{last.tb_lineno}"
     frames = _FRAME.findall(text)
     return f"{frames[-1][0].rsplit('/', 1)[-1]}:{frames[-1][1]}" if frames else ""

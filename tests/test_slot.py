@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,3 +85,31 @@ def test_an_optimizer_that_ends_by_itself_finishes_and_says_so() -> None:
     status, _ = run(host, popsize=3, iters=5)
     assert status == "finished"
     assert host.admitted == len(host.rows) == 15
+
+
+def _raised(code: str, filename: str) -> BaseException:
+    namespace: dict[str, Any] = {}
+    exec(compile(code, filename, "exec"), namespace)
+    try:
+        namespace["Task"]()(np.zeros(2))
+    except ArithmeticError as exc:
+        return exc
+    raise AssertionError("the task did not raise")
+
+
+TASK = "class Task:\n    def __call__(self, x):\n        raise ArithmeticError('no solution')\n"
+
+
+def test_a_failure_names_the_file_and_line_where_it_was_raised() -> None:
+    error = EvaluationError.from_exception(_raised(TASK, "/work/sim/model.py"), np.zeros(2))
+    assert (error.type, error.site, error.message) == ("ArithmeticError", "model.py:3",
+                                                       "no solution")
+
+
+def test_code_with_no_file_is_named_by_its_function() -> None:
+    """A task pickled by value (cloudpickle >= 3.1.3 sends its code to dask workers as
+    '<dynamic-code>') is named by its qualified name, not by a file nobody can open."""
+    error = EvaluationError.from_exception(_raised(TASK, "<dynamic-code>"), np.zeros(2))
+    expected = "Task.__call__:3" if sys.version_info >= (3, 11) else "__call__:3"
+    assert error.site == expected
+    assert error.line() == f"ArithmeticError at {expected}: no solution"
