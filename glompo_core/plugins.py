@@ -275,12 +275,7 @@ class PluginManager:
                              if fp_kind == kind and fp_name == suggestions[0]), None)
         if provider is not None:
             subject, dist = provider
-            state = next((p for p in self._plugins.values() if p.distribution == dist), None)
-            if state is not None and state.status != "active":
-                parts.append(f"{subject} provided by {dist}, which is {state.status}"
-                             f"{': ' + state.reason if state.reason else ''}.")
-            else:
-                parts.append(f"{subject} provided by the plugin {dist}: {install_hint(dist)}")
+            parts.append(self._provided_by(subject, dist, ": ", inactive_end="."))
         for p in self._plugins.values():
             if p.status == "failed":
                 parts.append(f"Plugin {p.name!r} ({p.distribution}) failed to load: {p.reason}.")
@@ -313,12 +308,7 @@ class PluginManager:
         dist = FIRST_PARTY_RUN_OPTIONS.get(key)
         if dist is None:
             return None
-        state = next((p for p in self._plugins.values() if p.distribution == dist), None)
-        if state is not None and state.status != "active":
-            return (f"the key '{key}' is provided by {dist}, which is {state.status}"
-                    f"{': ' + state.reason if state.reason else ''}")
-        return (f"the key '{key}' is provided by the plugin {dist}, which is not installed: "
-                + install_hint(dist))
+        return self._provided_by(f"the key '{key}' is", dist, ", which is not installed: ")
 
     def missing_command_message(self, name: str) -> str | None:
         """What to say about a ``glompo`` subcommand that no active plugin provides.
@@ -331,12 +321,18 @@ class PluginManager:
         dist = FIRST_PARTY_COMMANDS.get(name)
         if dist is None:
             return None
+        return self._provided_by(f"'glompo {name}' is", dist, ", which is not installed: ")
+
+    def _provided_by(self, subject: str, dist: str, missing: str,
+                     inactive_end: str = "") -> str:
+        """``<subject> provided by <dist>, which is <status>[: <reason>]<inactive_end>``
+        when ``dist`` is installed but not active, else ``<subject> provided by the plugin
+        <dist><missing><how to install it>``."""
         state = next((p for p in self._plugins.values() if p.distribution == dist), None)
         if state is not None and state.status != "active":
-            return (f"'glompo {name}' is provided by {dist}, which is {state.status}"
-                    f"{': ' + state.reason if state.reason else ''}")
-        return (f"'glompo {name}' is provided by the plugin {dist}, which is not installed: "
-                + install_hint(dist))
+            return (f"{subject} provided by {dist}, which is {state.status}"
+                    f"{': ' + state.reason if state.reason else ''}{inactive_end}")
+        return f"{subject} provided by the plugin {dist}{missing}{install_hint(dist)}"
 
     # -- lifecycle hooks --------------------------------------------------------------------
     def has_listeners(self, hook_name: str) -> bool:
