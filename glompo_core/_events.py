@@ -18,8 +18,9 @@ its time budget), so the manager's loop turns once per group of events, not per 
 (Waiting a few milliseconds more to gather hooks was measured with
 ``benchmarks/dashboard_overhead.py`` and changed nothing beyond the noise: it is not done.)
 
-Threads: :meth:`EventQueue.put` is safe from any thread (a :class:`queue.SimpleQueue`,
-also safe from a signal handler); :meth:`EventQueue.drain` is called by one thread only.
+Threads: :meth:`EventQueue.hook` and :meth:`EventQueue.wake` are safe from any thread
+(a :class:`queue.SimpleQueue`, also safe from a signal handler); :meth:`EventQueue.drain`
+is called by one thread only.
 """
 
 from __future__ import annotations
@@ -68,10 +69,6 @@ class EventQueue:
     def wake(self, why: Wake) -> None:
         """Wake the manager's thread for a decision (any thread)."""
         self._queue.put(why)
-
-    def put(self, event: Event) -> None:
-        """Queue an event (any thread)."""
-        self._queue.put(event)
 
     def empty(self) -> bool:
         """True when no event waits (a snapshot: other threads may put one at once)."""
