@@ -156,7 +156,11 @@ def _image(path: Path) -> np.ndarray:
 def test_a_plain_run_has_only_the_three_columns(tmp_path: Path) -> None:
     manager = run(tmp_path, "threads", detailed=False, fmax=300)
     with h5py.File(manager.working_dir / "glompo_log.h5", "r") as f:
-        assert f["optimizer_1/iter_history"].dtype.names == ("call_id", "x", "fx")
+        # every table written; on a loaded machine the first optimizer started may have
+        # had none of the 300 evaluations (three run at once), so no table of its own
+        columns = {g: f[g]["iter_history"].dtype.names for g in f
+                   if g.startswith("optimizer_") and "iter_history" in f[g]}
+    assert columns and set(columns.values()) == {("call_id", "x", "fx")}, columns
     np.testing.assert_array_equal(all_call_ids(manager.working_dir / "glompo_log.h5"),
                                   np.arange(1, manager.f_counter + 1))
 
