@@ -126,6 +126,11 @@ class CMAPopulationSelector(BaseSelector):
         True: the first run gets all ``max_jobs`` workers (its population evaluated in
         parallel), so no other run starts until it has ended, as BIPOP's first run has
         every evaluation to itself; later runs have the optimizer's own ``workers``.
+    first_workers
+        The workers of the first run, if not ``first_alone``: a whole number ``k >= 1``
+        (at most ``max_jobs``), or ``k <= 0`` for ``max_jobs + k`` (``-1``: all but one,
+        so one slot starts a large run beside the first from the start). Default None
+        (the optimizer's own ``workers``).
     large_alone
         True: every large run gets all ``max_jobs`` workers too (it waits until every
         running optimizer has ended, then runs alone with its population evaluated in
@@ -195,7 +200,7 @@ class CMAPopulationSelector(BaseSelector):
     def __init__(self, *avail_opts: AvailOpt, bipop: bool | float = True,
                  incpopsize: float = 2.0, min_generations: int | None = None,
                  budget: int | None = None, first_alone: bool = False,
-                 large_alone: bool = False, companion: AvailOpt | None = None,
+                 first_workers: int | None = None, large_alone: bool = False, companion: AvailOpt | None = None,
                  companion_share: float = 0.25, hold_generations: int | None = None,
                  allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
@@ -225,6 +230,14 @@ class CMAPopulationSelector(BaseSelector):
             raise ValueError(f"first_alone must be true or false, got "
                              f"first_alone={first_alone!r}")
         self.first_alone = first_alone
+        if first_workers is not None and (isinstance(first_workers, bool) or not _is_real(
+                first_workers) or first_workers != int(first_workers)):
+            raise ValueError(f"first_workers must be a whole number (k >= 1 workers, or k <= 0 "
+                             f"for max_jobs + k) or None, got first_workers={first_workers!r}")
+        if first_alone and first_workers is not None:
+            raise ValueError("give first_alone or first_workers, not both (first_alone=true "
+                             "is the first run with all max_jobs workers)")
+        self.first_workers: int | None = None if first_workers is None else int(first_workers)
         if not isinstance(large_alone, bool):
             raise ValueError(f"large_alone must be true or false, got "
                              f"large_alone={large_alone!r}")
@@ -362,8 +375,14 @@ class CMAPopulationSelector(BaseSelector):
                 maxfevals = max(popsize, spent["large"] // 2)
         else:
             popsize = popsize0
+            jobs = int(manager.max_jobs)
             if self.first_alone:  # every worker of the run: one CMA-ES at first, as BIPOP
-                init["workers"] = max(workers, int(manager.max_jobs))
+                init["workers"] = max(workers, jobs)
+                popsize = max(popsize, init["workers"])
+            elif self.first_workers is not None:
+                wanted = self.first_workers if self.first_workers > 0 else \
+                    jobs + self.first_workers
+                init["workers"] = min(jobs, max(1, wanted))
                 popsize = max(popsize, init["workers"])
         init["popsize"] = popsize
         if "sigma_rel" in init:
@@ -436,6 +455,8 @@ class CMAPopulationSelector(BaseSelector):
             args.append(f"budget={self.budget}")
         if self.first_alone:
             args.append("first_alone=True")
+        if self.first_workers is not None:
+            args.append(f"first_workers={self.first_workers}")
         if self.large_alone:
             args.append("large_alone=True")
         if self.hold_generations is not None:

@@ -237,6 +237,24 @@ def test_first_alone_gives_the_first_run_every_worker_and_later_runs_their_own()
     assert "first_alone=True" in str(many)
 
 
+def test_first_workers_leaves_slots_for_large_runs_beside_the_first() -> None:
+    selector = seeded(first_workers=-1, budget=20_000)
+    view = view10(max_jobs=4)
+    first = start(selector, view)
+    assert (first["workers"], first["popsize"]) == (3, 10)  # all but one of the 4
+    beside = start(selector, view, slots=1)  # nothing spent yet: the free slot goes large
+    assert "workers" not in beside and beside["popsize"] == 20
+    assert [s.regime for s in selector.starts] == ["first", "large"]
+    assert "first_workers=-1" in str(selector)
+    assert start(seeded(first_workers=2), view10(max_jobs=4))["workers"] == 2
+    assert start(seeded(first_workers=9), view10(max_jobs=4))["workers"] == 4  # capped
+    for bad in (1.5, True, "3"):
+        with pytest.raises(ValueError, match="first_workers must be a whole number"):
+            seeded(first_workers=bad)
+    with pytest.raises(ValueError, match="not both"):
+        seeded(first_alone=True, first_workers=-1)
+
+
 def test_large_alone_gives_every_large_run_all_workers_and_the_whole_budget_left() -> None:
     # budget 20000, four slots: alone, a large run's share is all that is left (20000 -
     # 500 = 19500), so its population is not capped at 50 (5000 // 100) but doubles
