@@ -200,7 +200,8 @@ class CMAPopulationSelector(BaseSelector):
     def __init__(self, *avail_opts: AvailOpt, bipop: bool | float = True,
                  incpopsize: float = 2.0, min_generations: int | None = None,
                  budget: int | None = None, first_alone: bool = False,
-                 first_workers: int | None = None, large_alone: bool = False, companion: AvailOpt | None = None,
+                 first_workers: int | None = None, large_alone: bool = False,
+                 companion: AvailOpt | None = None,
                  companion_share: float = 0.25, hold_generations: int | None = None,
                  allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
