@@ -80,12 +80,22 @@ def test_dual_annealing_only_when_a_plugin_registers_it() -> None:
     assert "DualAnnealing" not in names(without)
     assert names(without) == [n for n in names(with_da) if n != "DualAnnealing"]
     assert without.get("stoppers") == with_da.get("stoppers")
-    # the shipped content is the same with or without glompo-scipy
+    # the shipped content: DualAnnealing is the selector's companion, left out without it
     plain = ask_default_portfolio(registry(("cma", glompo_cma.hooks)), 5, None)
     both = ask_default_portfolio(registry(("cma", glompo_cma.hooks),
                                           ("scipy", StandInScipy())), 5, None)
     assert plain is not None and both is not None
-    assert plain.sections == both.sections == PORTFOLIO
+    assert both.sections == PORTFOLIO
+    selector = PORTFOLIO["opt_selector"]["CMAPopulationSelector"]
+    assert selector["companion"] == "DualAnnealing"
+    alone = {key: val for key, val in selector.items() if key != "companion"}
+    assert plain.sections == {"opt_selector": {"CMAPopulationSelector": alone}}
+    # the selector is built with its companion, and without it when it is not installed
+    for pm, companion in ((registry(("cma", glompo_cma.hooks)), None),
+                          (registry(("cma", glompo_cma.hooks), ("scipy", StandInScipy())),
+                           DualAnnealingStandIn)):
+        built = core_default_portfolio([(-1.0, 1.0)] * 3, plugin_manager=pm)["opt_selector"]
+        assert (built.companion and built.companion[0]) == companion
 
 
 def test_the_content_is_free_of_units_and_budgets() -> None:
