@@ -85,7 +85,8 @@ class CMAPopulationSelector(BaseSelector):
     1. The first run has the default population ``popsize0`` and the base step size
        (with ``first_alone``, all ``max_jobs`` workers and at least that population).
     2. With ``bipop`` off (IPOP), every later run is large.
-    3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large.
+    3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large
+       (``s`` includes the companion's evaluations, if there is one).
        While nothing is spent yet (the first round of a run with several slots) the
        regimes alternate, small (the first run) first.
     4. The ``i``-th large run has ``popsize0 * incpopsize ** i`` (i = 1, 2, ...), capped
@@ -95,9 +96,11 @@ class CMAPopulationSelector(BaseSelector):
        ``0.01 ** u``, its population ``int(popsize0 * (incpopsize ** k) ** (v ** 2))`` with
        ``k`` the large runs started so far, and it may use ``l / 2`` evaluations (pycma's
        ``maxfevals``; no limit while ``l`` is 0).
-    6. With a ``companion`` (off by default), a run of it comes before rule 2-3 when none
-       is running and the companion runs have spent less than ``companion_share`` of all
-       evaluations spent so far (so not in the first round, while nothing is spent).
+    6. With a ``companion`` (off by default), a run that rule 3 makes small is a run of
+       the companion instead when none is running and the companion runs have spent less
+       than ``companion_share`` of all evaluations spent so far (so not in the first
+       round, while nothing is spent): it shares the small regime's budget and never
+       delays a large run. With ``bipop`` off it comes before the large run instead.
     7. With ``hold_generations`` (off by default), no new run starts while the run that
        holds the best value found so far has not ended and found it within its last
        ``hold_generations`` generations (that many times its population, in the run's
@@ -333,15 +336,19 @@ class CMAPopulationSelector(BaseSelector):
     def _regime(self, spent: dict[str, int], log: BaseLogger) -> str:
         if not self.starts:
             return "first"
-        if self._companion_due(spent, log):
-            return "companion"
-        if self.bipop == 0:
-            return "large"
-        small, large = spent["small"], spent["large"]
+        if self.bipop == 0:  # IPOP: no small runs, the companion before the large ones
+            return "companion" if self._companion_due(spent, log) else "large"
+        # the companion's evaluations count as the small regime's: it takes small slots
+        small = spent["small"] + spent.get("companion", 0)
+        large = spent["large"]
         if small == 0 and large == 0:  # the first round: alternate, small first
             n_large = sum(start.regime == "large" for start in self.starts)
-            return "small" if len(self.starts) - n_large <= n_large else "large"
-        return "small" if small < self.bipop * max(1, large) else "large"
+            regime = "small" if len(self.starts) - n_large <= n_large else "large"
+        else:
+            regime = "small" if small < self.bipop * max(1, large) else "large"
+        if regime == "small" and self._companion_due(spent, log):
+            return "companion"
+        return regime
 
     def _plan(self, manager: ManagerView, log: BaseLogger) -> tuple[Start, OptimizerSpec]:
         cls, base, call = self.avail_opts[0]

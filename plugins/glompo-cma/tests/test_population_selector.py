@@ -302,16 +302,21 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     assert start(selector, view)["workers"] == 4  # the first run is CMA-ES, alone
     spend(view, 1, 1000)
     view.opt_log.put_metadata(1, "t_end", 1.0)
-    assert next_start() == (RandomOptimizer, {"iters": 5})  # 0 < 0.25 * 1000
-    assert [next_start()[0] for _ in range(3)] == [CMAOptimizer] * 3  # one at a time
-    assert [s.regime for s in selector.starts] == ["first", "companion", "large", "large",
-                                                   "large"]
-    spend(view, 2, 600)  # the companion ended with 600 of 1600: 0.375 >= 0.25
-    view.opt_log.put_metadata(2, "t_end", 2.0)
+    # the companion takes small slots only: after the first run comes a large one
     assert next_start()[0] is CMAOptimizer
-    spend(view, 3, 1200)  # a large run: 600 of 2800 < 0.25, the companion is due again
+    spend(view, 2, 2000)
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    assert next_start() == (RandomOptimizer, {"iters": 5})  # small; 0 < 0.25 * 3000
+    assert [next_start()[0] for _ in range(2)] == [CMAOptimizer] * 2  # one at a time
+    assert [s.regime for s in selector.starts] == ["first", "large", "companion", "small",
+                                                   "small"]
+    spend(view, 3, 1000)  # the companion ended with 1000 of 4000: 0.25, not below
+    view.opt_log.put_metadata(3, "t_end", 3.0)
+    assert next_start()[0] is CMAOptimizer  # small: 2000 < 2000 is false, so large
+    assert selector.starts[-1].regime == "large"
+    spend(view, 6, 4000)  # that large run: 1000 of 8000 < 0.25, the companion is due again
     assert next_start()[0] is RandomOptimizer
-    assert selector.spent(view.opt_log) == {"small": 1000, "large": 1200, "companion": 600}
+    assert selector.spent(view.opt_log) == {"small": 1000, "large": 6000, "companion": 1000}
     assert "companion=RandomOptimizer, companion_share=0.25" in str(selector)
     # no companion in the first round, while nothing is spent
     first_round = seeded(budget=20_000, companion=companion)
