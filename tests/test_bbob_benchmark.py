@@ -241,3 +241,36 @@ def test_merge_joins_pieces_and_later_runs_replace_earlier(
     bad.write_text("{}")
     with pytest.raises(SystemExit, match=r"bad\.json: not a JSON file written by"):
         bbob.merge([bad], None, None)
+
+
+# ------------------------------------------------------------------------- bbob_judge
+def test_judge_compares_matched_runs_per_group_with_intervals_over_instances(
+        bbob: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    judge = importlib.import_module("benchmarks.bbob_judge")
+    # budget 400 = 200 x D in 2-D: each run's trace has its gap at 400 and twice it before
+    runs = [_run(bbob, 1, "g", i, 1e-4) for i in (1, 2, 3)]
+    runs += [_run(bbob, 1, "bipop", i, 1e-2) for i in (1, 2, 3)]
+    runs += [_run(bbob, 15, "g", i, 10.0) for i in (1, 2)]
+    runs += [_run(bbob, 15, "bipop", i, 1.0) for i in (1, 2)]
+    runs += [_run(bbob, 15, "g", 3, 1e-6)]  # no bipop run of this problem: not counted
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps({"settings": {}, "runs": [asdict(r) for r in runs]}))
+    results, _ = bbob.load_runs([path])
+    rows = {(r.multiplier, r.group): r for r in judge.judge(results, "g", "bipop", [100, 200])}
+    sep = rows[(200, "separable")]
+    assert (sep.runs, sep.instances) == (3, 3)
+    assert sep.diff == pytest.approx(math.log10(1e-4 + 1e-8) - math.log10(1e-2 + 1e-8))
+    assert sep.diff_low == pytest.approx(sep.diff) and sep.diff_high == pytest.approx(sep.diff)
+    assert (sep.better, sep.worse) == (3, 0)
+    multi = rows[(200, "multimodal")]
+    assert (multi.runs, multi.better, multi.worse) == (2, 0, 2)  # instance 3 unmatched
+    both = rows[(200, "all")]
+    assert both.runs == 5 and both.diff_low < both.diff < both.diff_high  # instances vary
+    # a smaller budget is read from the same runs' anytime record (twice the final gap)
+    assert rows[(100, "separable")].mean == pytest.approx(math.log10(2e-4 + 1e-8))
+    assert judge.main([str(path), "--method", "g", "--against", "bipop",
+                       "--multipliers", "200", "--markdown", str(tmp_path / "j.md")]) == 0
+    assert "| 2 | 200 x D | all | 5 (3) |" in (tmp_path / "j.md").read_text()
+    capsys.readouterr()
+    assert judge.main([str(path), "--method", "nope", "--against", "bipop"]) == 2
+    assert "methods in the files: bipop, g" in capsys.readouterr().err
