@@ -56,8 +56,9 @@ class Start:
         The factor applied to the base step size (1 but in small runs:
         ``0.01 ** U(0, 1)``).
     maxfevals
-        The evaluations the run may use (pycma's ``maxfevals``), or None for no limit
-        beyond pycma's own termination criteria.
+        The evaluations the run may use (pycma's ``maxfevals``, or the companion's
+        ``budget_argument``), or None for no limit beyond the optimizer's own criteria
+        (and, for a companion, the manager's share).
     large_index
         For large runs, their number ``i`` (1, 2, ...): the wanted population is
         ``popsize0 * incpopsize ** i`` (before the budget cap); for small runs, the
@@ -100,7 +101,11 @@ class CMAPopulationSelector(BaseSelector):
        the companion instead when none is running and the companion runs have spent less
        than ``companion_share`` of all evaluations spent so far (so not in the first
        round, while nothing is spent): it shares the small regime's budget and never
-       delays a large run. With ``bipop`` off it comes before the large run instead.
+       delays a large run. If its class declares a ``budget_argument`` (e.g.
+       DualAnnealing's ``maxfun``) that its ``init`` does not give, it gets, as a small
+       run, at most half of what the large runs have spent (and at most the manager's
+       share of the budget left). With ``bipop`` off it comes before the large run
+       instead, with the manager's share.
     7. With ``hold_generations`` (off by default), no new run starts while the run that
        holds the best value found so far has not ended and found it within its last
        ``hold_generations`` generations (that many times its population, in the run's
@@ -360,9 +365,18 @@ class CMAPopulationSelector(BaseSelector):
         if regime == "companion":
             assert self.companion is not None
             ccls, cinit, ccall = self.companion
+            cinit = dict(cinit)
+            cap = None
+            argument = getattr(ccls, "budget_argument", None)
+            if argument and argument not in cinit and spent["large"] > 0:
+                # a small-regime run: at most half of what the large runs have spent (as
+                # the small CMA-ES runs), and never more than the manager's share
+                share = self._share(manager, int(cinit.get("workers", 1)))
+                cap = spent["large"] // 2 if share is None else min(share, spent["large"] // 2)
+                cinit[argument] = cap = max(1, cap)
             start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=0,
-                          sigma_factor=1.0, maxfevals=None, large_index=0)
-            return start, (ccls, dict(cinit), dict(ccall))
+                          sigma_factor=1.0, maxfevals=cap, large_index=0)
+            return start, (ccls, cinit, dict(ccall))
         n_large = sum(start.regime == "large" for start in self.starts)
         factor, maxfevals, index = 1.0, None, n_large
         if regime == "large":

@@ -307,6 +307,7 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     spend(view, 2, 2000)
     view.opt_log.put_metadata(2, "t_end", 2.0)
     assert next_start() == (RandomOptimizer, {"iters": 5})  # small; 0 < 0.25 * 3000
+    assert selector.starts[-1].maxfevals is None  # RandomOptimizer takes no budget
     assert [next_start()[0] for _ in range(2)] == [CMAOptimizer] * 2  # one at a time
     assert [s.regime for s in selector.starts] == ["first", "large", "companion", "small",
                                                    "small"]
@@ -323,6 +324,33 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     view = view10(max_jobs=4)
     assert [start(first_round, view, slots=1) is not None for _ in range(4)] == [True] * 4
     assert all(s.regime != "companion" for s in first_round.starts)
+
+
+def test_a_companion_that_takes_a_budget_gets_a_small_runs_share() -> None:
+    class Budgeted(RandomOptimizer):
+        budget_argument = "maxfun"
+
+    def companion_after(spec: Any, left: int | None = None) -> tuple[Any, Any]:
+        selector = seeded(first_alone=True, budget=20_000, companion=spec)
+        view = view10(max_jobs=4)
+        start(selector, view)
+        spend(view, 1, 1000)
+        view.opt_log.put_metadata(1, "t_end", 1.0)
+        start(selector, view, slots=4)  # large
+        spend(view, 2, 3000)
+        view.opt_log.put_metadata(2, "t_end", 2.0)
+        if left is not None:
+            view.f_counter = 20_000 - left
+        choice = selector.select_optimizer(view, view.opt_log, 1)
+        assert isinstance(choice, tuple) and choice[0] is Budgeted
+        return choice[1], selector.starts[-1]
+
+    init, started = companion_after(Budgeted)
+    assert init == {"maxfun": 1500} and started.maxfevals == 1500  # half the large 3000
+    init, _ = companion_after(Budgeted, left=1000)
+    assert init == {"maxfun": 250}  # the manager's share, 1000 // 4, is smaller
+    init, started = companion_after((Budgeted, {"maxfun": 77}, {}))
+    assert init == {"maxfun": 77} and started.maxfevals is None  # the user's value stays
 
 
 def test_hold_generations_waits_while_the_best_run_still_improves() -> None:
