@@ -56,9 +56,8 @@ class Start:
         The factor applied to the base step size (1 but in small runs:
         ``0.01 ** U(0, 1)``).
     maxfevals
-        The evaluations the run may use (pycma's ``maxfevals``, or the companion's
-        ``budget_argument``), or None for no limit beyond the optimizer's own criteria
-        (and, for a companion, the manager's share).
+        The evaluations the run may use (pycma's ``maxfevals``), or None for no limit
+        beyond pycma's own termination criteria.
     large_index
         For large runs, their number ``i`` (1, 2, ...): the wanted population is
         ``popsize0 * incpopsize ** i`` (before the budget cap); for small runs, the
@@ -86,8 +85,7 @@ class CMAPopulationSelector(BaseSelector):
     1. The first run has the default population ``popsize0`` and the base step size
        (with ``first_alone``, all ``max_jobs`` workers and at least that population).
     2. With ``bipop`` off (IPOP), every later run is large.
-    3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large
-       (``s`` includes the companion's evaluations, if there is one).
+    3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large.
        While nothing is spent yet (the first round of a run with several slots) the
        regimes alternate, small (the first run) first.
     4. The ``i``-th large run has ``popsize0 * incpopsize ** i`` (i = 1, 2, ...), capped
@@ -97,15 +95,12 @@ class CMAPopulationSelector(BaseSelector):
        ``0.01 ** u``, its population ``int(popsize0 * (incpopsize ** k) ** (v ** 2))`` with
        ``k`` the large runs started so far, and it may use ``l / 2`` evaluations (pycma's
        ``maxfevals``; no limit while ``l`` is 0).
-    6. With a ``companion`` (off by default), a run that rule 3 makes small is a run of
-       the companion instead when none is running and the companion runs have spent less
-       than ``companion_share`` of all evaluations spent so far (so not in the first
-       round, while nothing is spent): it shares the small regime's budget and never
-       delays a large run. If its class declares a ``budget_argument`` (e.g.
-       DualAnnealing's ``maxfun``) that its ``init`` does not give, it gets, as a small
-       run, at most half of what the large runs have spent (and at most the manager's
-       share of the budget left). With ``bipop`` off it comes before the large run
-       instead, with the manager's share.
+    6. With a ``companion`` (off by default), a run of it comes before rule 2-3 when none
+       is running and the companion runs have spent less than ``companion_share`` of all
+       evaluations spent so far (so not in the first round, while nothing is spent). Its
+       budget argument (e.g. DualAnnealing's ``maxfun``), if it has one and its ``init``
+       does not give it, is the manager's share of the budget left; its evaluations are
+       counted apart from both regimes.
     7. With ``hold_generations`` (off by default), no new run starts while the run that
        holds the best value found so far has not ended and found it within its last
        ``hold_generations`` generations (that many times its population, in the run's
@@ -143,7 +138,8 @@ class CMAPopulationSelector(BaseSelector):
         True: every large run gets all ``max_jobs`` workers too (it waits until every
         running optimizer has ended, then runs alone with its population evaluated in
         parallel), so its budget share and population cap are those of one run with the
-        whole remaining budget, as in BIPOP. Default False (a tuning candidate).
+        whole remaining budget, as in BIPOP. A running companion keeps its workers: the
+        large run gets the others and starts beside it. Default False.
     companion
         An optimizer of any kind (class, name or ``(cls, init, call)``, as in
         ``avail_opts``; e.g. ``'DualAnnealing'``) run beside the CMA-ES runs, one at a
@@ -283,17 +279,23 @@ class CMAPopulationSelector(BaseSelector):
             del totals["companion"]
         return totals
 
-    def _companion_due(self, spent: dict[str, int], log: BaseLogger) -> bool:
-        """Rule 6: no companion running and its runs below their share of what is spent."""
-        if self.companion is None:
-            return False
+    def _companion_workers(self, log: BaseLogger) -> int:
+        """The workers of the companion runs that have not ended (0 or one run's)."""
         known = set(log.opt_ids)
+        busy = 0
         for start in self.starts:
             if start.regime == "companion" and start.opt_id in known:
                 try:
                     log.get_metadata(start.opt_id, "t_end")
-                except KeyError:  # not ended yet: one companion at a time
-                    return False
+                except KeyError:  # not ended yet
+                    assert self.companion is not None
+                    busy += int(self.companion[1].get("workers", 1))
+        return busy
+
+    def _companion_due(self, spent: dict[str, int], log: BaseLogger) -> bool:
+        """Rule 6: no companion running and its runs below their share of what is spent."""
+        if self.companion is None or self._companion_workers(log):
+            return False  # one companion at a time
         total = sum(spent.values())
         return total > 0 and spent["companion"] < self.companion_share * total
 
@@ -341,19 +343,15 @@ class CMAPopulationSelector(BaseSelector):
     def _regime(self, spent: dict[str, int], log: BaseLogger) -> str:
         if not self.starts:
             return "first"
-        if self.bipop == 0:  # IPOP: no small runs, the companion before the large ones
-            return "companion" if self._companion_due(spent, log) else "large"
-        # the companion's evaluations count as the small regime's: it takes small slots
-        small = spent["small"] + spent.get("companion", 0)
-        large = spent["large"]
+        if self._companion_due(spent, log):
+            return "companion"
+        if self.bipop == 0:
+            return "large"
+        small, large = spent["small"], spent["large"]
         if small == 0 and large == 0:  # the first round: alternate, small first
             n_large = sum(start.regime == "large" for start in self.starts)
-            regime = "small" if len(self.starts) - n_large <= n_large else "large"
-        else:
-            regime = "small" if small < self.bipop * max(1, large) else "large"
-        if regime == "small" and self._companion_due(spent, log):
-            return "companion"
-        return regime
+            return "small" if len(self.starts) - n_large <= n_large else "large"
+        return "small" if small < self.bipop * max(1, large) else "large"
 
     def _plan(self, manager: ManagerView, log: BaseLogger) -> tuple[Start, OptimizerSpec]:
         cls, base, call = self.avail_opts[0]
@@ -365,25 +363,18 @@ class CMAPopulationSelector(BaseSelector):
         if regime == "companion":
             assert self.companion is not None
             ccls, cinit, ccall = self.companion
-            cinit = dict(cinit)
-            cap = None
-            argument = getattr(ccls, "budget_argument", None)
-            if argument and argument not in cinit and spent["large"] > 0:
-                # a small-regime run: at most half of what the large runs have spent (as
-                # the small CMA-ES runs), and never more than the manager's share
-                share = self._share(manager, int(cinit.get("workers", 1)))
-                cap = spent["large"] // 2 if share is None else min(share, spent["large"] // 2)
-                cinit[argument] = cap = max(1, cap)
             start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=0,
-                          sigma_factor=1.0, maxfevals=cap, large_index=0)
-            return start, (ccls, cinit, dict(ccall))
+                          sigma_factor=1.0, maxfevals=None, large_index=0)
+            return start, (ccls, dict(cinit), dict(ccall))
         n_large = sum(start.regime == "large" for start in self.starts)
         factor, maxfevals, index = 1.0, None, n_large
         if regime == "large":
             index = n_large + 1
             popsize = round(popsize0 * self.incpopsize ** index)
-            if self.large_alone:  # every worker: one large run at a time, as in BIPOP
-                workers = init["workers"] = max(workers, int(manager.max_jobs))
+            if self.large_alone:  # every worker: one large run at a time, as in BIPOP,
+                # but for a running companion's, which it runs beside
+                free = int(manager.max_jobs) - self._companion_workers(log)
+                workers = init["workers"] = max(workers, free)
             share = self._share(manager, workers)
             if share is not None:
                 generations = self.min_generations or 10 * manager.n_parms

@@ -302,22 +302,16 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     assert start(selector, view)["workers"] == 4  # the first run is CMA-ES, alone
     spend(view, 1, 1000)
     view.opt_log.put_metadata(1, "t_end", 1.0)
-    # the companion takes small slots only: after the first run comes a large one
-    assert next_start()[0] is CMAOptimizer
-    spend(view, 2, 2000)
+    assert next_start() == (RandomOptimizer, {"iters": 5})  # 0 < 0.25 * 1000
+    assert [next_start()[0] for _ in range(3)] == [CMAOptimizer] * 3  # one at a time
+    assert [s.regime for s in selector.starts] == ["first", "companion", "large", "large",
+                                                   "large"]
+    spend(view, 2, 600)  # the companion ended with 600 of 1600: 0.375 >= 0.25
     view.opt_log.put_metadata(2, "t_end", 2.0)
-    assert next_start() == (RandomOptimizer, {"iters": 5})  # small; 0 < 0.25 * 3000
-    assert selector.starts[-1].maxfevals is None  # RandomOptimizer takes no budget
-    assert [next_start()[0] for _ in range(2)] == [CMAOptimizer] * 2  # one at a time
-    assert [s.regime for s in selector.starts] == ["first", "large", "companion", "small",
-                                                   "small"]
-    spend(view, 3, 1000)  # the companion ended with 1000 of 4000: 0.25, not below
-    view.opt_log.put_metadata(3, "t_end", 3.0)
-    assert next_start()[0] is CMAOptimizer  # small: 2000 < 2000 is false, so large
-    assert selector.starts[-1].regime == "large"
-    spend(view, 6, 4000)  # that large run: 1000 of 8000 < 0.25, the companion is due again
+    assert next_start()[0] is CMAOptimizer
+    spend(view, 3, 1200)  # a large run: 600 of 2800 < 0.25, the companion is due again
     assert next_start()[0] is RandomOptimizer
-    assert selector.spent(view.opt_log) == {"small": 1000, "large": 6000, "companion": 1000}
+    assert selector.spent(view.opt_log) == {"small": 1000, "large": 1200, "companion": 600}
     assert "companion=RandomOptimizer, companion_share=0.25" in str(selector)
     # no companion in the first round, while nothing is spent
     first_round = seeded(budget=20_000, companion=companion)
@@ -326,31 +320,31 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     assert all(s.regime != "companion" for s in first_round.starts)
 
 
-def test_a_companion_that_takes_a_budget_gets_a_small_runs_share() -> None:
-    class Budgeted(RandomOptimizer):
-        budget_argument = "maxfun"
-
-    def companion_after(spec: Any, left: int | None = None) -> tuple[Any, Any]:
-        selector = seeded(first_alone=True, budget=20_000, companion=spec)
-        view = view10(max_jobs=4)
-        start(selector, view)
-        spend(view, 1, 1000)
-        view.opt_log.put_metadata(1, "t_end", 1.0)
-        start(selector, view, slots=4)  # large
-        spend(view, 2, 3000)
-        view.opt_log.put_metadata(2, "t_end", 2.0)
-        if left is not None:
-            view.f_counter = 20_000 - left
-        choice = selector.select_optimizer(view, view.opt_log, 1)
-        assert isinstance(choice, tuple) and choice[0] is Budgeted
-        return choice[1], selector.starts[-1]
-
-    init, started = companion_after(Budgeted)
-    assert init == {"maxfun": 1500} and started.maxfevals == 1500  # half the large 3000
-    init, _ = companion_after(Budgeted, left=1000)
-    assert init == {"maxfun": 250}  # the manager's share, 1000 // 4, is smaller
-    init, started = companion_after((Budgeted, {"maxfun": 77}, {}))
-    assert init == {"maxfun": 77} and started.maxfevals is None  # the user's value stays
+def test_a_large_run_with_large_alone_starts_beside_a_running_companion() -> None:
+    selector = seeded(first_alone=True, large_alone=True, budget=20_000,
+                      companion=(RandomOptimizer, {"iters": 5}, {}))
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 1000)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    choice = selector.select_optimizer(view, view.opt_log, 4)
+    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer  # the companion first
+    view.o_counter += 1
+    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    # the large run takes the three workers the running companion leaves, without waiting
+    assert selector.select_optimizer(view, view.opt_log, 2) is None
+    large = start(selector, view, slots=3)
+    assert large["workers"] == 3 and selector.starts[-1].regime == "large"
+    spend(view, 2, 1000)
+    view.opt_log.put_metadata(2, "t_end", 2.0)  # the companion ended: 1000 of 2000
+    spend(view, 3, 3000)  # the large run: small 1000 < large 3000, the companion at 0.2
+    view.opt_log.put_metadata(3, "t_end", 3.0)
+    assert selector.select_optimizer(view, view.opt_log, 1) is not None  # companion again
+    assert selector.starts[-1].regime == "companion"
+    view.o_counter += 1
+    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    nxt = start(selector, view, slots=1)  # small, beside it, with its own worker
+    assert selector.starts[-1].regime == "small" and "workers" not in nxt
 
 
 def test_hold_generations_waits_while_the_best_run_still_improves() -> None:
@@ -460,8 +454,8 @@ def test_a_run_with_large_alone_and_a_companion_starts_what_the_selector_planned
         init = manager.opt_log.get_metadata(s.opt_id, "init_kwargs")
         assert manager.opt_log.get_metadata(s.opt_id, "type") == (
             "RandomOptimizer" if s.regime == "companion" else "CMAOptimizer")
-        if s.regime == "large":
-            assert init["workers"] == 2 and init["popsize"] == s.popsize
+        if s.regime == "large":  # every worker but a running companion's
+            assert init["workers"] in (1, 2) and init["popsize"] == s.popsize
     assert sum(selector.spent(manager.opt_log).values()) == 6000
 
 
