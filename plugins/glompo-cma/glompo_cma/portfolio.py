@@ -36,12 +36,13 @@ __all__ = ["PORTFOLIO", "default_portfolio"]
 #: from pycma's default up) where the first run and every large-population run have all
 #: the workers (``first_alone``, ``large_alone``: as in BIPOP, each has the evaluations to
 #: itself and a large population is capped by the whole budget left), the small runs one
-#: worker each, and one DualAnnealing run at a time beside the small runs while it has
-#: spent under a quarter of the evaluations (``companion``; its ``maxfun`` is its share of
-#: the run's budget). On instances 6-15 of f1-f24 this was the best of the candidates
-#: (ahead of the same without the companion, of CMA-ES of 4 workers for every run, and of
-#: the former ``first_alone`` alone); the companion is what solves the separable
-#: Rastrigins. Without glompo-scipy the companion is left out.
+#: worker each, and one DualAnnealing run at a time beside them while the dual annealing
+#: runs have spent under a quarter of the evaluations (``companion``; its ``maxfun`` is
+#: the manager's share of the budget left; a large run takes the other workers and starts
+#: beside it). On instances 6-15 of f1-f24 this was the best of the candidates (ahead of
+#: the same without the companion, of CMA-ES of 4 workers for every run, and of the former
+#: ``first_alone`` alone); the companion is what solves the separable Rastrigins. Without
+#: glompo-scipy the companion is left out.
 #: No stoppers: CMA-ES's own termination criteria end each run.
 PORTFOLIO: dict[str, Any] = {
     "opt_selector": {
