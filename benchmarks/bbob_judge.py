@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bbob import ALL, GROUPS, RunResult, group_of, load_runs, log_gap
+from benchmarks.bbob import ALL, GROUPS, RunResult, _num, group_of, load_runs, log_gap
 
 __all__ = ["Judged", "judge", "main"]
 
@@ -135,11 +135,6 @@ def judge(results: Sequence[RunResult], method: str, against: str,
     return rows
 
 
-def _fmt(value: float) -> str:
-    text = f"{value:.2f}"
-    return "0.00" if text == "-0.00" else text
-
-
 def markdown(rows: Sequence[Judged], method: str, against: str) -> str:
     """The rows as a markdown table."""
     lines = [f"| D | budget | group | runs (instances) | {method} | {against} | "
@@ -148,9 +143,9 @@ def markdown(rows: Sequence[Judged], method: str, against: str) -> str:
     for r in rows:
         lines.append(
             f"| {r.dim} | {r.multiplier} x D | {r.group} | {r.runs} ({r.instances}) | "
-            f"{_fmt(r.mean)} [{_fmt(r.mean_low)}, {_fmt(r.mean_high)}] | "
-            f"{_fmt(r.against_mean)} [{_fmt(r.against_low)}, {_fmt(r.against_high)}] | "
-            f"{_fmt(r.diff)} [{_fmt(r.diff_low)}, {_fmt(r.diff_high)}] | "
+            f"{_num(r.mean)} [{_num(r.mean_low)}, {_num(r.mean_high)}] | "
+            f"{_num(r.against_mean)} [{_num(r.against_low)}, {_num(r.against_high)}] | "
+            f"{_num(r.diff)} [{_num(r.diff_low)}, {_num(r.diff_high)}] | "
             f"{r.better} / {r.worse} |")
     return "\n".join(lines)
 
