@@ -388,15 +388,10 @@ class CMAPopulationSelector(BaseSelector):
                 maxfevals = max(popsize, spent["large"] // 2)
         else:
             popsize = popsize0
-            jobs = int(manager.max_jobs)
-            if self.first_alone:  # every worker of the run: one CMA-ES at first, as BIPOP
-                init["workers"] = max(workers, jobs)
-                popsize = max(popsize, init["workers"])
-            elif self.first_workers is not None:
-                wanted = self.first_workers if self.first_workers > 0 else \
-                    jobs + self.first_workers
-                init["workers"] = min(jobs, max(1, wanted))
-                popsize = max(popsize, init["workers"])
+            first = self._first_run_workers(int(manager.max_jobs), workers)
+            if first is not None:
+                init["workers"] = first
+                popsize = max(popsize, first)
         init["popsize"] = popsize
         if "sigma_rel" in init:
             init["sigma_rel"] = float(init["sigma_rel"]) * factor
@@ -410,6 +405,15 @@ class CMAPopulationSelector(BaseSelector):
         start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=popsize,
                       sigma_factor=factor, maxfevals=maxfevals, large_index=index)
         return start, (cls, init, dict(call))
+
+    def _first_run_workers(self, jobs: int, workers: int) -> int | None:
+        """The first run's workers: all (``first_alone``), ``first_workers``, or None."""
+        if self.first_alone:  # every worker of the run: one CMA-ES at first, as BIPOP
+            return max(workers, jobs)
+        if self.first_workers is None:
+            return None
+        wanted = self.first_workers if self.first_workers > 0 else jobs + self.first_workers
+        return min(jobs, max(1, wanted))
 
     def holding(self, manager: ManagerView, log: BaseLogger) -> bool:
         """Rule 7: True while the run holding the best value still improves it.
