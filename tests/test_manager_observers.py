@@ -23,6 +23,15 @@ def make(tmp_path: Path, pm: PluginManager, fmax: int = 200) -> GloMPOManager:
         plugin_manager=pm)
 
 
+def observed(tmp_path: Path) -> tuple[PluginManager, GloMPOManager, Recorder]:
+    """A long run's plugin manager and manager, with a Recorder observing it."""
+    pm = plugin_manager()
+    manager = make(tmp_path, pm, fmax=10**6)
+    recorder = Recorder()
+    manager.add_observer(recorder, "recorder")
+    return pm, manager, recorder
+
+
 class Batches:
     """Counts the batches it hears of (the one hook the Recorder-free tests listen to)."""
 
@@ -61,10 +70,7 @@ def test_the_default_name_and_two_observers(tmp_path: Path) -> None:
 
 
 def test_removed_after_an_error_in_the_manager(tmp_path: Path) -> None:
-    pm = plugin_manager()
-    manager = make(tmp_path, pm, fmax=10**6)
-    recorder = Recorder()
-    manager.add_observer(recorder, "recorder")
+    pm, manager, recorder = observed(tmp_path)
     steps = 0
     real_step = manager._loop_step
 
@@ -83,10 +89,7 @@ def test_removed_after_an_error_in_the_manager(tmp_path: Path) -> None:
 
 
 def test_removed_after_an_interrupt(tmp_path: Path) -> None:
-    pm = plugin_manager()
-    manager = make(tmp_path, pm, fmax=10**6)
-    recorder = Recorder()
-    manager.add_observer(recorder, "recorder")
+    pm, manager, recorder = observed(tmp_path)
 
     def interrupted() -> bool:
         raise KeyboardInterrupt
