@@ -100,7 +100,9 @@ class CMAPopulationSelector(BaseSelector):
        evaluations spent so far (so not in the first round, while nothing is spent). Its
        budget argument (e.g. DualAnnealing's ``maxfun``), if it has one and its ``init``
        does not give it, is the manager's share of the budget left; its evaluations are
-       counted apart from both regimes.
+       counted apart from both regimes. With ``companion_earns``, a companion run after
+       the first also needs a companion run to hold the best value found so far: a
+       companion that does not help this problem costs one run only.
     7. With ``hold_generations`` (off by default), no new run starts while the run that
        holds the best value found so far has not ended and found it within its last
        ``hold_generations`` generations (that many times its population, in the run's
@@ -147,6 +149,9 @@ class CMAPopulationSelector(BaseSelector):
     companion_share
         The fraction of the evaluations spent that the companion's runs may reach before
         no new one starts (0 < share < 1; default 0.25).
+    companion_earns
+        True: a companion run after the first starts only while a companion run holds
+        the best value found so far (rule 6). Default False (the share alone).
     hold_generations
         Rule 7: a whole number >= 1, or None (default: new runs start whenever a slot is
         free).
@@ -171,7 +176,7 @@ class CMAPopulationSelector(BaseSelector):
     ValueError
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
         ``min_generations``, ``budget``, ``first_alone``, ``large_alone``,
-        ``companion_share`` or ``hold_generations``.
+        ``companion_share``, ``companion_earns`` or ``hold_generations``.
 
     Notes
     -----
@@ -206,7 +211,8 @@ class CMAPopulationSelector(BaseSelector):
                  budget: int | None = None, first_alone: bool = False,
                  first_workers: int | None = None, large_alone: bool = False,
                  companion: AvailOpt | None = None,
-                 companion_share: float = 0.25, hold_generations: int | None = None,
+                 companion_share: float = 0.25, companion_earns: bool = False,
+                 hold_generations: int | None = None,
                  allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
         if len(avail_opts) > 1:
@@ -252,6 +258,10 @@ class CMAPopulationSelector(BaseSelector):
                              f"companion's fraction of the evaluations, e.g. 0.25), got "
                              f"companion_share={companion_share!r}")
         self.companion_share = float(companion_share)
+        if not isinstance(companion_earns, bool):
+            raise ValueError(f"companion_earns must be true or false, got "
+                             f"companion_earns={companion_earns!r}")
+        self.companion_earns = companion_earns
         self.hold_generations: int | None = None if hold_generations is None else \
             _whole(hold_generations, "hold_generations")
         self.starts: list[Start] = []
@@ -297,7 +307,17 @@ class CMAPopulationSelector(BaseSelector):
         if self.companion is None or self._companion_workers(log):
             return False  # one companion at a time
         total = sum(spent.values())
-        return total > 0 and spent["companion"] < self.companion_share * total
+        if not (total > 0 and spent["companion"] < self.companion_share * total):
+            return False
+        return not self.companion_earns or self._companion_earned(log)
+
+    def _companion_earned(self, log: BaseLogger) -> bool:
+        """``companion_earns``: no companion run yet, or one of them holds the best value."""
+        runs = {start.opt_id for start in self.starts if start.regime == "companion"}
+        if not runs:
+            return True
+        best = log.get_best_iter()
+        return int(best.get("opt_id") or 0) in runs
 
     def popsize0(self, n_parms: int) -> int:
         """The default population: the optimizer's ``popsize``, else pycma's default.
@@ -481,6 +501,8 @@ class CMAPopulationSelector(BaseSelector):
         if self.companion is not None:
             args.append(f"companion={self.companion[0].__name__}, "
                         f"companion_share={self.companion_share:g}")
+            if self.companion_earns:
+                args.append("companion_earns=True")
         if self.allow_spawn:
             args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
         return f"CMAPopulationSelector({', '.join(args)})"

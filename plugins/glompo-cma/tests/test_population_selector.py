@@ -43,11 +43,11 @@ def start(selector: CMAPopulationSelector, view: FakeManagerView,
     return init
 
 
-def spend(view: FakeManagerView, opt_id: int, n: int) -> None:
-    """Record ``n`` evaluations of optimizer ``opt_id`` in the view's log."""
+def spend(view: FakeManagerView, opt_id: int, n: int, fx: float = 1.0) -> None:
+    """Record ``n`` evaluations of optimizer ``opt_id`` in the view's log, all of value fx."""
     first = view.f_counter + 1
     view.opt_log.put_iteration(opt_id, np.arange(first, first + n), np.zeros((n, view.n_parms)),
-                               np.ones(n))
+                               np.full(n, fx))
     view.f_counter += n
 
 
@@ -318,6 +318,38 @@ def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     view = view10(max_jobs=4)
     assert [start(first_round, view, slots=1) is not None for _ in range(4)] == [True] * 4
     assert all(s.regime != "companion" for s in first_round.starts)
+
+
+@pytest.mark.parametrize(("companion_fx", "earns", "next_regime"), [
+    (5.0, True, "small"),      # worse than the CMA-ES runs: no second companion run
+    (0.5, True, "companion"),  # it holds the best value: it has earned its next run
+    (5.0, False, "companion"),  # without companion_earns, only the share counts
+])
+def test_with_companion_earns_a_companion_runs_again_only_while_it_holds_the_best(
+        companion_fx: float, earns: bool, next_regime: str) -> None:
+    selector = seeded(first_alone=True, large_alone=True, budget=20_000,
+                      companion=(RandomOptimizer, {"iters": 5}, {}), companion_earns=earns)
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 1000, fx=1.0)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    choice = selector.select_optimizer(view, view.opt_log, 1)
+    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer  # the first is free
+    view.o_counter += 1
+    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    spend(view, 2, 400, fx=companion_fx)  # 400 of 1400: over its share for now
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    start(selector, view)  # a large run, every worker
+    spend(view, 3, 1500, fx=0.9)
+    view.opt_log.put_metadata(3, "t_end", 3.0)  # companion 400 of 2900: under its share
+    assert selector.select_optimizer(view, view.opt_log, 4) is not None
+    assert selector.starts[-1].regime == next_regime
+    assert ("companion_earns=True" in str(selector)) is earns
+
+
+def test_companion_earns_must_be_a_bool() -> None:
+    with pytest.raises(ValueError, match="companion_earns must be true or false"):
+        seeded(companion=(RandomOptimizer, {}, {}), companion_earns="yes")
 
 
 def test_a_large_run_with_large_alone_starts_beside_a_running_companion() -> None:
