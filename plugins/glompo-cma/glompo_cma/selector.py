@@ -142,6 +142,13 @@ class CMAPopulationSelector(BaseSelector):
         parallel), so its budget share and population cap are those of one run with the
         whole remaining budget, as in BIPOP. A running companion keeps its workers: the
         large run gets the others and starts beside it. Default False.
+    small_alone
+        True: every small run too gets all the workers a running companion leaves (one
+        small run at a time, its population evaluated in parallel, at least one point
+        per worker). Small runs side by side, each allowed half of what the large runs
+        spent, can spend twice the large runs' evaluations before the regime is checked
+        again; one at a time, the regimes share the evaluations as BIPOP's do. Default
+        False (the optimizer's own workers; small runs fill the free slots).
     companion
         An optimizer of any kind (class, name or ``(cls, init, call)``, as in
         ``avail_opts``; e.g. ``'DualAnnealing'``) run beside the CMA-ES runs, one at a
@@ -175,7 +182,7 @@ class CMAPopulationSelector(BaseSelector):
         The optimizer is not a CMAOptimizer.
     ValueError
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
-        ``min_generations``, ``budget``, ``first_alone``, ``large_alone``,
+        ``min_generations``, ``budget``, ``first_alone``, ``large_alone``, ``small_alone``,
         ``companion_share``, ``companion_earns`` or ``hold_generations``.
 
     Notes
@@ -210,6 +217,7 @@ class CMAPopulationSelector(BaseSelector):
                  incpopsize: float = 2.0, min_generations: int | None = None,
                  budget: int | None = None, first_alone: bool = False,
                  first_workers: int | None = None, large_alone: bool = False,
+                 small_alone: bool = False,
                  companion: AvailOpt | None = None,
                  companion_share: float = 0.25, companion_earns: bool = False,
                  hold_generations: int | None = None,
@@ -253,6 +261,10 @@ class CMAPopulationSelector(BaseSelector):
             raise ValueError(f"large_alone must be true or false, got "
                              f"large_alone={large_alone!r}")
         self.large_alone = large_alone
+        if not isinstance(small_alone, bool):
+            raise ValueError(f"small_alone must be true or false, got "
+                             f"small_alone={small_alone!r}")
+        self.small_alone = small_alone
         if not _is_real(companion_share) or not 0 < companion_share < 1:
             raise ValueError(f"companion_share must be a number between 0 and 1 (the "
                              f"companion's fraction of the evaluations, e.g. 0.25), got "
@@ -404,6 +416,10 @@ class CMAPopulationSelector(BaseSelector):
             u, v = self.rng.random(2)
             factor = float(0.01 ** u)
             popsize = max(2, int(popsize0 * (self.incpopsize ** n_large) ** (v * v)))
+            if self.small_alone:  # one small run at a time too, beside a companion only
+                free = int(manager.max_jobs) - self._companion_workers(log)
+                workers = init["workers"] = max(workers, free)
+                popsize = max(popsize, workers)
             if spent["large"] > 0:
                 maxfevals = max(popsize, spent["large"] // 2)
         else:
@@ -496,6 +512,8 @@ class CMAPopulationSelector(BaseSelector):
             args.append(f"first_workers={self.first_workers}")
         if self.large_alone:
             args.append("large_alone=True")
+        if self.small_alone:
+            args.append("small_alone=True")
         if self.hold_generations is not None:
             args.append(f"hold_generations={self.hold_generations}")
         if self.companion is not None:

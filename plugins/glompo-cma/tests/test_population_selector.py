@@ -286,6 +286,48 @@ def test_large_alone_gives_every_large_run_all_workers_and_the_whole_budget_left
     assert large["workers"] == 4 and "workers" not in small
 
 
+def test_small_alone_runs_the_small_runs_one_at_a_time_with_every_free_worker() -> None:
+    # BIPOP's budget split holds only if small runs do not start side by side, each
+    # allowed half the large runs' evaluations: with small_alone they run one at a time
+    selector = seeded(first_alone=True, large_alone=True, small_alone=True, budget=20_000,
+                      companion=(RandomOptimizer, {"iters": 5}, {}), companion_share=0.1)
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 500)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    choice = selector.select_optimizer(view, view.opt_log, 4)
+    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer  # 0 < 0.1 * 500
+    view.o_counter += 1
+    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    large = start(selector, view, slots=3)  # beside the running companion
+    spend(view, 3, 3000)
+    view.opt_log.put_metadata(3, "t_end", 3.0)  # small 500 < large 3000: small runs next
+    small = start(selector, view, slots=3)
+    assert [s.regime for s in selector.starts] == ["first", "companion", "large", "small"]
+    assert large["workers"] == small["workers"] == 3  # every worker the companion leaves
+    assert small["popsize"] >= 3
+    spend(view, 2, 400)  # the companion ends, over its share: 400 of 3900 >= 0.1
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    # its free slot does not start a second small run beside the first: the next small
+    # run wants every worker, so it waits for the running one to end
+    assert selector.select_optimizer(view, view.opt_log, 1) is None
+    assert "small_alone=True" in str(selector)
+    # without small_alone, small runs keep the optimizer's own workers, side by side
+    plain = seeded(first_alone=True, large_alone=True, budget=20_000)
+    view = view10(max_jobs=4)
+    start(plain, view)
+    spend(view, 1, 500)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    start(plain, view)
+    spend(view, 2, 3000)
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    smalls = [start(plain, view, slots=1) for _ in range(2)]
+    assert all("workers" not in init for init in smalls)
+    assert [s.regime for s in plain.starts][-2:] == ["small", "small"]
+    with pytest.raises(ValueError, match="small_alone must be true or false"):
+        seeded(small_alone=1)
+
+
 def test_a_companion_runs_one_at_a_time_up_to_its_share() -> None:
     companion: tuple[type, dict[str, Any], dict[str, Any]] = (RandomOptimizer, {"iters": 5}, {})
     selector = seeded(first_alone=True, budget=20_000, companion=companion,
