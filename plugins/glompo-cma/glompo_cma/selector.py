@@ -99,7 +99,8 @@ class CMAPopulationSelector(BaseSelector):
        is running and the companion runs have spent less than ``companion_share`` of all
        evaluations spent so far (so not in the first round, while nothing is spent). Its
        budget argument (e.g. DualAnnealing's ``maxfun``), if it has one and its ``init``
-       does not give it, is the manager's share of the budget left; its evaluations are
+       does not give it, is the manager's share of the budget left for one optimizer,
+       at most ``companion_share`` times the budget left; its evaluations are
        counted apart from both regimes. With ``companion_earns``, a companion run after
        the first also needs a companion run to hold the best value found so far: a
        companion that does not help this problem costs one run only.
@@ -395,9 +396,19 @@ class CMAPopulationSelector(BaseSelector):
         if regime == "companion":
             assert self.companion is not None
             ccls, cinit, ccall = self.companion
+            cinit = dict(cinit)
+            argument = getattr(ccls, "budget_argument", None)
+            budget = self.run_budget(manager)
+            if argument and cinit.get(argument) is None and budget is not None:
+                # at most its share of what is left (the manager's share of one optimizer
+                # is the cap: with many workers it is the smaller)
+                left = max(0, budget - int(manager.f_counter))
+                share = self._share(manager, int(cinit.get("workers", 1)))
+                cinit[argument] = max(1, min(int(self.companion_share * left),
+                                             share if share is not None else left))
             start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=0,
                           sigma_factor=1.0, maxfevals=None, large_index=0)
-            return start, (ccls, dict(cinit), dict(ccall))
+            return start, (ccls, cinit, dict(ccall))
         n_large = sum(start.regime == "large" for start in self.starts)
         factor, maxfevals, index = 1.0, None, n_large
         if regime == "large":

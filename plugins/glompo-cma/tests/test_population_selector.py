@@ -389,6 +389,32 @@ def test_with_companion_earns_a_companion_runs_again_only_while_it_holds_the_bes
     assert ("companion_earns=True" in str(selector)) is earns
 
 
+class BudgetedRandom(RandomOptimizer):
+    """A companion with a budget argument, as DualAnnealing's ``maxfun``."""
+
+    budget_argument = "iters"
+
+
+@pytest.mark.parametrize(("max_jobs", "share", "given", "expected"), [
+    (4, 0.25, None, 2250),  # (10000 - 1000) // 4: the manager's share, as without a cap
+    (4, 0.1, None, 900),    # its own share of what is left is the smaller
+    (2, 0.25, None, 2250),  # two slots: the manager's share (4500) is capped at 0.25
+    (4, 0.1, 77, 77),       # the user's value stands
+])
+def test_a_companion_run_gets_at_most_its_share_of_the_budget_left(
+        max_jobs: int, share: float, given: int | None, expected: int) -> None:
+    init = {} if given is None else {"iters": given}
+    selector = seeded(first_alone=True, budget=10_000, companion_share=share,
+                      companion=(BudgetedRandom, init, {}))
+    view = view10(max_jobs=max_jobs)
+    start(selector, view, slots=max_jobs)
+    spend(view, 1, 1000)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    choice = selector.select_optimizer(view, view.opt_log, max_jobs)
+    assert isinstance(choice, tuple) and choice[0] is BudgetedRandom
+    assert choice[1]["iters"] == expected
+
+
 def test_companion_earns_must_be_a_bool() -> None:
     with pytest.raises(ValueError, match="companion_earns must be true or false"):
         seeded(companion=(RandomOptimizer, {}, {}), companion_earns="yes")
