@@ -274,3 +274,17 @@ def test_judge_compares_matched_runs_per_group_with_intervals_over_instances(
     capsys.readouterr()
     assert judge.main([str(path), "--method", "nope", "--against", "bipop"]) == 2
     assert "methods in the files: bipop, g" in capsys.readouterr().err
+
+
+def test_single_run_check_solves_the_sphere_with_both_implementations(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    single = importlib.import_module("benchmarks.cma_single_run")
+    out = tmp_path / "single.json"
+    assert single.main(["--functions", "1", "--dim", "2", "--instance", "1", "--starts", "2",
+                        "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["implementation"] for row in rows] == ["pycma", "CMAOptimizer"]
+    for row in rows:  # f_opt read from COCO's file: a solved sphere has a gap below 1e-4
+        assert row["below_1e-4"] == 2 and row["mean"] < -4 and row["mean_evals"] > 0
+        assert len(row["gaps"]) == 2
+    assert "CMAOptimizer" in capsys.readouterr().out
