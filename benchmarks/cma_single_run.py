@@ -79,7 +79,8 @@ def run_glompo(func: Callable[[Any], float], x0: np.ndarray, popsize: int,
 
     opt = CMAOptimizer(sigma0=SIGMA0, verbose=False, seed=seed, popsize=popsize)
     result = opt.minimize(func, x0.tolist(), [(LOWER, UPPER)] * len(x0))
-    return float(result.fx), int(result.stats["evaluations"])
+    stats = result.stats or {}
+    return float(result.fx), int(stats["evaluations"])
 
 
 def compare(function: int, dim: int, instance: int, starts: int, popsize: int,
