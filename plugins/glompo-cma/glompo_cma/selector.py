@@ -246,10 +246,7 @@ class CMAPopulationSelector(BaseSelector):
         self.min_generations: int | None = None if min_generations is None else \
             _whole(min_generations, "min_generations")
         self.budget: int | None = None if budget is None else _whole(budget, "budget")
-        if not isinstance(first_alone, bool):
-            raise ValueError(f"first_alone must be true or false, got "
-                             f"first_alone={first_alone!r}")
-        self.first_alone = first_alone
+        self.first_alone = _flag(first_alone, "first_alone")
         if first_workers is not None and (isinstance(first_workers, bool) or not _is_real(
                 first_workers) or first_workers != int(first_workers)):
             raise ValueError(f"first_workers must be a whole number (k >= 1 workers, or k <= 0 "
@@ -258,23 +255,14 @@ class CMAPopulationSelector(BaseSelector):
             raise ValueError("give first_alone or first_workers, not both (first_alone=true "
                              "is the first run with all max_jobs workers)")
         self.first_workers: int | None = None if first_workers is None else int(first_workers)
-        if not isinstance(large_alone, bool):
-            raise ValueError(f"large_alone must be true or false, got "
-                             f"large_alone={large_alone!r}")
-        self.large_alone = large_alone
-        if not isinstance(small_alone, bool):
-            raise ValueError(f"small_alone must be true or false, got "
-                             f"small_alone={small_alone!r}")
-        self.small_alone = small_alone
+        self.large_alone = _flag(large_alone, "large_alone")
+        self.small_alone = _flag(small_alone, "small_alone")
         if not _is_real(companion_share) or not 0 < companion_share < 1:
             raise ValueError(f"companion_share must be a number between 0 and 1 (the "
                              f"companion's fraction of the evaluations, e.g. 0.25), got "
                              f"companion_share={companion_share!r}")
         self.companion_share = float(companion_share)
-        if not isinstance(companion_earns, bool):
-            raise ValueError(f"companion_earns must be true or false, got "
-                             f"companion_earns={companion_earns!r}")
-        self.companion_earns = companion_earns
+        self.companion_earns = _flag(companion_earns, "companion_earns")
         self.hold_generations: int | None = None if hold_generations is None else \
             _whole(hold_generations, "hold_generations")
         self.starts: list[Start] = []
@@ -404,8 +392,8 @@ class CMAPopulationSelector(BaseSelector):
                 # is the cap: with many workers it is the smaller)
                 left = max(0, budget - int(manager.f_counter))
                 share = self._share(manager, int(cinit.get("workers", 1)))
-                cinit[argument] = max(1, min(int(self.companion_share * left),
-                                             share if share is not None else left))
+                assert share is not None  # a budget is known
+                cinit[argument] = max(1, min(int(self.companion_share * left), share))
             start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=0,
                           sigma_factor=1.0, maxfevals=None, large_index=0)
             return start, (ccls, cinit, dict(ccall))
@@ -414,10 +402,8 @@ class CMAPopulationSelector(BaseSelector):
         if regime == "large":
             index = n_large + 1
             popsize = round(popsize0 * self.incpopsize ** index)
-            if self.large_alone:  # every worker: one large run at a time, as in BIPOP,
-                # but for a running companion's, which it runs beside
-                free = int(manager.max_jobs) - self._companion_workers(log)
-                workers = init["workers"] = max(workers, free)
+            if self.large_alone:  # one large run at a time, as in BIPOP
+                workers = init["workers"] = self._alone_workers(manager, log, workers)
             share = self._share(manager, workers)
             if share is not None:
                 generations = self.min_generations or 10 * manager.n_parms
@@ -427,9 +413,8 @@ class CMAPopulationSelector(BaseSelector):
             u, v = self.rng.random(2)
             factor = float(0.01 ** u)
             popsize = max(2, int(popsize0 * (self.incpopsize ** n_large) ** (v * v)))
-            if self.small_alone:  # one small run at a time too, beside a companion only
-                free = int(manager.max_jobs) - self._companion_workers(log)
-                workers = init["workers"] = max(workers, free)
+            if self.small_alone:  # one small run at a time too
+                workers = init["workers"] = self._alone_workers(manager, log, workers)
                 popsize = max(popsize, workers)
             if spent["large"] > 0:
                 maxfevals = max(popsize, spent["large"] // 2)
@@ -452,6 +437,11 @@ class CMAPopulationSelector(BaseSelector):
         start = Start(opt_id=manager.o_counter + 1, regime=regime, popsize=popsize,
                       sigma_factor=factor, maxfevals=maxfevals, large_index=index)
         return start, (cls, init, dict(call))
+
+    def _alone_workers(self, manager: ManagerView, log: BaseLogger, workers: int) -> int:
+        """A run alone (``large_alone``, ``small_alone``): every worker but a running
+        companion's, which it runs beside."""
+        return max(workers, int(manager.max_jobs) - self._companion_workers(log))
 
     def _first_run_workers(self, jobs: int, workers: int) -> int | None:
         """The first run's workers: all (``first_alone``), ``first_workers``, or None."""
@@ -542,6 +532,13 @@ def _whole(value: Any, name: str) -> int:
     if not _is_real(value) or not math.isfinite(value) or value != int(value) or value < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {name}={value!r}")
     return int(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    """``value`` if it is a bool (a run file's ``true``/``false``), else a ValueError."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {name}={value!r}")
+    return value
 
 
 def _ratio(bipop: Any) -> float:
