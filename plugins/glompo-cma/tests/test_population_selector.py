@@ -51,6 +51,16 @@ def spend(view: FakeManagerView, opt_id: int, n: int, fx: float = 1.0) -> None:
     view.f_counter += n
 
 
+def start_companion(selector: CMAPopulationSelector, view: FakeManagerView,
+                    slots: int) -> dict[str, Any]:
+    """Ask for the next optimizer, which must be the RandomOptimizer companion; start it."""
+    choice = selector.select_optimizer(view, view.opt_log, slots)
+    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer
+    view.o_counter += 1
+    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    return choice[1]
+
+
 def seeded(*opts: Any, seed: int = 1, **kwargs: Any) -> CMAPopulationSelector:
     selector = CMAPopulationSelector(*(opts or (QUIET,)), **kwargs)
     selector.set_seed(seed)
@@ -295,10 +305,7 @@ def test_small_alone_runs_the_small_runs_one_at_a_time_with_every_free_worker() 
     start(selector, view)
     spend(view, 1, 500)
     view.opt_log.put_metadata(1, "t_end", 1.0)
-    choice = selector.select_optimizer(view, view.opt_log, 4)
-    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer  # 0 < 0.1 * 500
-    view.o_counter += 1
-    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    start_companion(selector, view, 4)  # 0 < 0.1 * 500
     large = start(selector, view, slots=3)  # beside the running companion
     spend(view, 3, 3000)
     view.opt_log.put_metadata(3, "t_end", 3.0)  # small 500 < large 3000: small runs next
@@ -375,10 +382,7 @@ def test_with_companion_earns_a_companion_runs_again_only_while_it_holds_the_bes
     start(selector, view)
     spend(view, 1, 1000, fx=1.0)
     view.opt_log.put_metadata(1, "t_end", 1.0)
-    choice = selector.select_optimizer(view, view.opt_log, 1)
-    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer  # the first is free
-    view.o_counter += 1
-    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    start_companion(selector, view, 1)  # the first is free
     spend(view, 2, 400, fx=companion_fx)  # 400 of 1400: over its share for now
     view.opt_log.put_metadata(2, "t_end", 2.0)
     start(selector, view)  # a large run, every worker
@@ -427,10 +431,7 @@ def test_a_large_run_with_large_alone_starts_beside_a_running_companion() -> Non
     start(selector, view)
     spend(view, 1, 1000)
     view.opt_log.put_metadata(1, "t_end", 1.0)
-    choice = selector.select_optimizer(view, view.opt_log, 4)
-    assert isinstance(choice, tuple) and choice[0] is RandomOptimizer  # the companion first
-    view.o_counter += 1
-    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
+    start_companion(selector, view, 4)  # the companion first
     # the large run takes the three workers the running companion leaves, without waiting
     assert selector.select_optimizer(view, view.opt_log, 2) is None
     large = start(selector, view, slots=3)
@@ -439,10 +440,8 @@ def test_a_large_run_with_large_alone_starts_beside_a_running_companion() -> Non
     view.opt_log.put_metadata(2, "t_end", 2.0)  # the companion ended: 1000 of 2000
     spend(view, 3, 3000)  # the large run: small 1000 < large 3000, the companion at 0.2
     view.opt_log.put_metadata(3, "t_end", 3.0)
-    assert selector.select_optimizer(view, view.opt_log, 1) is not None  # companion again
+    start_companion(selector, view, 1)  # the companion again
     assert selector.starts[-1].regime == "companion"
-    view.o_counter += 1
-    view.opt_log.add_optimizer(view.o_counter, "RandomOptimizer", 0.0)
     nxt = start(selector, view, slots=1)  # small, beside it, with its own worker
     assert selector.starts[-1].regime == "small" and "workers" not in nxt
 
