@@ -101,7 +101,8 @@ class CMAPopulationSelector(BaseSelector):
        budget argument (e.g. DualAnnealing's ``maxfun``), if it has one and its ``init``
        does not give it, is the manager's share of the budget left for one optimizer,
        at most ``companion_share`` times the budget left; its evaluations are
-       counted apart from both regimes. With ``companion_earns``, a companion run after
+       counted apart from both regimes (with ``companion_in_small``, in the small one:
+       rule 3's ``s`` includes them). With ``companion_earns``, a companion run after
        the first also needs a companion run to hold the best value found so far: a
        companion that does not help this problem costs one run only.
     7. With ``hold_generations`` (off by default), no new run starts while the run that
@@ -160,6 +161,11 @@ class CMAPopulationSelector(BaseSelector):
     companion_earns
         True: a companion run after the first starts only while a companion run holds
         the best value found so far (rule 6). Default False (the share alone).
+    companion_in_small
+        True: the companion's evaluations count in the small regime's ``s`` (rule 3), so
+        the large runs get as many evaluations as the first run, the small runs and the
+        companion together (BIPOP's large share, the companion paid by the small
+        regime). Default False: counted apart, both regimes share what it leaves.
     hold_generations
         Rule 7: a whole number >= 1, or None (default: new runs start whenever a slot is
         free).
@@ -184,7 +190,8 @@ class CMAPopulationSelector(BaseSelector):
     ValueError
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
         ``min_generations``, ``budget``, ``first_alone``, ``large_alone``, ``small_alone``,
-        ``companion_share``, ``companion_earns`` or ``hold_generations``.
+        ``companion_share``, ``companion_earns``, ``companion_in_small`` or
+        ``hold_generations``.
 
     Notes
     -----
@@ -221,6 +228,7 @@ class CMAPopulationSelector(BaseSelector):
                  small_alone: bool = False,
                  companion: AvailOpt | None = None,
                  companion_share: float = 0.25, companion_earns: bool = False,
+                 companion_in_small: bool = False,
                  hold_generations: int | None = None,
                  allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
@@ -263,6 +271,7 @@ class CMAPopulationSelector(BaseSelector):
                              f"companion_share={companion_share!r}")
         self.companion_share = float(companion_share)
         self.companion_earns = _flag(companion_earns, "companion_earns")
+        self.companion_in_small = _flag(companion_in_small, "companion_in_small")
         self.hold_generations: int | None = None if hold_generations is None else \
             _whole(hold_generations, "hold_generations")
         self.starts: list[Start] = []
@@ -369,6 +378,8 @@ class CMAPopulationSelector(BaseSelector):
         if self.bipop == 0:
             return "large"
         small, large = spent["small"], spent["large"]
+        if self.companion_in_small:
+            small += spent.get("companion", 0)
         if small == 0 and large == 0:  # the first round: alternate, small first
             n_large = sum(start.regime == "large" for start in self.starts)
             return "small" if len(self.starts) - n_large <= n_large else "large"
@@ -522,6 +533,8 @@ class CMAPopulationSelector(BaseSelector):
                         f"companion_share={self.companion_share:g}")
             if self.companion_earns:
                 args.append("companion_earns=True")
+            if self.companion_in_small:
+                args.append("companion_in_small=True")
         if self.allow_spawn:
             args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
         return f"CMAPopulationSelector({', '.join(args)})"

@@ -393,6 +393,33 @@ def test_with_companion_earns_a_companion_runs_again_only_while_it_holds_the_bes
     assert ("companion_earns=True" in str(selector)) is earns
 
 
+@pytest.mark.parametrize(("in_small", "next_regime"), [
+    (False, "small"),  # counted apart: small 1000 < large 1200
+    (True, "large"),   # the companion's 800 counts as small: 1800 >= 1200
+])
+def test_with_companion_in_small_the_companion_is_paid_by_the_small_regime(
+        in_small: bool, next_regime: str) -> None:
+    selector = seeded(first_alone=True, large_alone=True, budget=20_000,
+                      companion=(RandomOptimizer, {"iters": 5}, {}),
+                      companion_in_small=in_small)
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 1000)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    start_companion(selector, view, 1)
+    spend(view, 2, 800)
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    start(selector, view)  # small 1000 (1800) against large 0: a large run either way
+    spend(view, 3, 1200)
+    view.opt_log.put_metadata(3, "t_end", 3.0)  # companion 800 of 3000: over its share
+    assert selector.select_optimizer(view, view.opt_log, 4) is not None
+    assert [s.regime for s in selector.starts] == ["first", "companion", "large", next_regime]
+    assert selector.spent(view.opt_log) == {"small": 1000, "large": 1200, "companion": 800}
+    assert ("companion_in_small=True" in str(selector)) is in_small
+    with pytest.raises(ValueError, match="companion_in_small must be true or false"):
+        seeded(companion=(RandomOptimizer, {}, {}), companion_in_small=1)
+
+
 class BudgetedRandom(RandomOptimizer):
     """A companion with a budget argument, as DualAnnealing's ``maxfun``."""
 
