@@ -39,6 +39,10 @@ DEFAULT_SIGMA_REL = 0.2
 #: ``companion`` optimizer (off by default).
 REGIMES = ("first", "small", "large", "companion")
 
+#: ``regime_credit``: the factor applied to rule 3's ratio in favour of the regime whose
+#: runs hold the best value.
+CREDIT_FACTOR = 2.0
+
 
 @dataclass(frozen=True)
 class Start:
@@ -87,7 +91,10 @@ class CMAPopulationSelector(BaseSelector):
     2. With ``bipop`` off (IPOP), every later run is large.
     3. With ``bipop`` on, a run is small if ``s < bipop * max(1, l)``, else large.
        While nothing is spent yet (the first round of a run with several slots) the
-       regimes alternate, small (the first run) first.
+       regimes alternate, small (the first run) first. With ``regime_credit``, the
+       ratio follows the regimes' results: ``2 * bipop`` while the best value found by
+       a small run (or the first) is lower than every large run's, ``bipop / 2`` while
+       a large run's is the lowest (``bipop`` until both have a value, or on a tie).
     4. The ``i``-th large run has ``popsize0 * incpopsize ** i`` (i = 1, 2, ...), capped
        so that its share of the run's budget (:func:`glompo_core.budget.optimizer_budget`)
        allows ``min_generations`` generations, and never below ``popsize0``.
@@ -161,6 +168,11 @@ class CMAPopulationSelector(BaseSelector):
     companion_earns
         True: a companion run after the first starts only while a companion run holds
         the best value found so far (rule 6). Default False (the share alone).
+    regime_credit
+        True: rule 3's ratio doubles while the small runs hold the best value and halves
+        while the large runs do, so the evaluations go to the regime that is finding
+        the better values (large populations on a problem with global structure, local
+        searches on one of scattered basins). Default False (the fixed ``bipop``).
     companion_in_small
         True: the companion's evaluations count in the small regime's ``s`` (rule 3), so
         the large runs get as many evaluations as the first run, the small runs and the
@@ -190,8 +202,8 @@ class CMAPopulationSelector(BaseSelector):
     ValueError
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
         ``min_generations``, ``budget``, ``first_alone``, ``large_alone``, ``small_alone``,
-        ``companion_share``, ``companion_earns``, ``companion_in_small`` or
-        ``hold_generations``.
+        ``companion_share``, ``companion_earns``, ``companion_in_small``,
+        ``regime_credit`` or ``hold_generations``.
 
     Notes
     -----
@@ -228,7 +240,7 @@ class CMAPopulationSelector(BaseSelector):
                  small_alone: bool = False,
                  companion: AvailOpt | None = None,
                  companion_share: float = 0.25, companion_earns: bool = False,
-                 companion_in_small: bool = False,
+                 companion_in_small: bool = False, regime_credit: bool = False,
                  hold_generations: int | None = None,
                  allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
@@ -272,6 +284,7 @@ class CMAPopulationSelector(BaseSelector):
         self.companion_share = float(companion_share)
         self.companion_earns = _flag(companion_earns, "companion_earns")
         self.companion_in_small = _flag(companion_in_small, "companion_in_small")
+        self.regime_credit = _flag(regime_credit, "regime_credit")
         self.hold_generations: int | None = None if hold_generations is None else \
             _whole(hold_generations, "hold_generations")
         self.starts: list[Start] = []
@@ -383,7 +396,30 @@ class CMAPopulationSelector(BaseSelector):
         if small == 0 and large == 0:  # the first round: alternate, small first
             n_large = sum(start.regime == "large" for start in self.starts)
             return "small" if len(self.starts) - n_large <= n_large else "large"
-        return "small" if small < self.bipop * max(1, large) else "large"
+        ratio = self.credit_ratio(log) if self.regime_credit else self.bipop
+        return "small" if small < ratio * max(1, large) else "large"
+
+    def credit_ratio(self, log: BaseLogger) -> float:
+        """Rule 3's ratio with ``regime_credit``: ``bipop`` times 2, 1 or 1/2.
+
+        Parameters
+        ----------
+        log
+            The run's log (the best value of each optimizer).
+        """
+        bests = log.best_iters
+
+        def lowest(regimes: tuple[str, ...]) -> float | None:
+            values = [float(bests[start.opt_id]["fx"]) for start in self.starts
+                      if start.regime in regimes and start.opt_id in bests
+                      and bests[start.opt_id].get("fx") is not None]
+            finite = [value for value in values if math.isfinite(value)]
+            return min(finite) if finite else None
+
+        small, large = lowest(("first", "small")), lowest(("large",))
+        if small is None or large is None or small == large:
+            return self.bipop
+        return self.bipop * (CREDIT_FACTOR if small < large else 1 / CREDIT_FACTOR)
 
     def _plan(self, manager: ManagerView, log: BaseLogger) -> tuple[Start, OptimizerSpec]:
         cls, base, call = self.avail_opts[0]
@@ -535,6 +571,8 @@ class CMAPopulationSelector(BaseSelector):
                 args.append("companion_earns=True")
             if self.companion_in_small:
                 args.append("companion_in_small=True")
+        if self.regime_credit:
+            args.append("regime_credit=True")
         if self.allow_spawn:
             args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
         return f"CMAPopulationSelector({', '.join(args)})"

@@ -420,6 +420,32 @@ def test_with_companion_in_small_the_companion_is_paid_by_the_small_regime(
         seeded(companion=(RandomOptimizer, {}, {}), companion_in_small=1)
 
 
+@pytest.mark.parametrize(("credit", "first_fx", "large_fx", "large_spent", "next_regime"), [
+    (False, 1.0, 0.5, 1200, "small"),  # plain BIPOP: small 1000 < large 1200
+    (True, 1.0, 0.5, 1200, "large"),   # the large run holds the best: 1000 >= 0.5 * 1200
+    (True, 1.0, 1.0, 1200, "small"),   # a tie: the plain ratio
+    (False, 0.5, 1.0, 600, "large"),   # plain BIPOP: small 1000 >= large 600
+    (True, 0.5, 1.0, 600, "small"),    # the first (small) run holds the best: 1000 < 2 * 600
+])
+def test_with_regime_credit_the_regime_holding_the_best_gets_more(
+        credit: bool, first_fx: float, large_fx: float, large_spent: int,
+        next_regime: str) -> None:
+    selector = seeded(first_alone=True, large_alone=True, budget=20_000,
+                      regime_credit=credit)
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 1000, fx=first_fx)
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    start(selector, view)  # nothing spent by large runs yet: a large run either way
+    spend(view, 2, large_spent, fx=large_fx)
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    start(selector, view)
+    assert [s.regime for s in selector.starts] == ["first", "large", next_regime]
+    assert ("regime_credit=True" in str(selector)) is credit
+    with pytest.raises(ValueError, match="regime_credit must be true or false"):
+        seeded(regime_credit="yes")
+
+
 class BudgetedRandom(RandomOptimizer):
     """A companion with a budget argument, as DualAnnealing's ``maxfun``."""
 
