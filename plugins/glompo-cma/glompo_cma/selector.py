@@ -411,8 +411,7 @@ class CMAPopulationSelector(BaseSelector):
 
         def lowest(regimes: tuple[str, ...]) -> float | None:
             values = [float(bests[start.opt_id]["fx"]) for start in self.starts
-                      if start.regime in regimes and start.opt_id in bests
-                      and bests[start.opt_id].get("fx") is not None]
+                      if start.regime in regimes and start.opt_id in bests]
             finite = [value for value in values if math.isfinite(value)]
             return min(finite) if finite else None
 
