@@ -95,6 +95,8 @@ class CMAPopulationSelector(BaseSelector):
        ratio follows the regimes' results: ``2 * bipop`` while the best value found by
        a small run (or the first) is lower than every large run's, ``bipop / 2`` while
        a large run's is the lowest (``bipop`` until both have a value, or on a tie).
+       With ``small_between_large``, a run that rule would make large is small when
+       the CMA-ES run started last was large: never two large runs in a row.
     4. The ``i``-th large run has ``popsize0 * incpopsize ** i`` (i = 1, 2, ...), capped
        so that its share of the run's budget (:func:`glompo_core.budget.optimizer_budget`)
        allows ``min_generations`` generations, and never below ``popsize0``.
@@ -173,6 +175,12 @@ class CMAPopulationSelector(BaseSelector):
         while the large runs do, so the evaluations go to the regime that is finding
         the better values (large populations on a problem with global structure, local
         searches on one of scattered basins). Default False (the fixed ``bipop``).
+    small_between_large
+        True: at least one small run between two large ones (rule 3), as BIPOP's
+        sequence has whenever a large run has ended (its rule then finds the small
+        budget below the large one). With ``companion_in_small`` or ``regime_credit``
+        the ratio alone can start large run after large run, and no local search starts
+        on a problem where only local searches find the best basin. Default False.
     companion_in_small
         True: the companion's evaluations count in the small regime's ``s`` (rule 3), so
         the large runs get as many evaluations as the first run, the small runs and the
@@ -203,7 +211,7 @@ class CMAPopulationSelector(BaseSelector):
         More than one optimizer, or a bad ``bipop``, ``incpopsize``,
         ``min_generations``, ``budget``, ``first_alone``, ``large_alone``, ``small_alone``,
         ``companion_share``, ``companion_earns``, ``companion_in_small``,
-        ``regime_credit`` or ``hold_generations``.
+        ``regime_credit``, ``small_between_large`` or ``hold_generations``.
 
     Notes
     -----
@@ -241,6 +249,7 @@ class CMAPopulationSelector(BaseSelector):
                  companion: AvailOpt | None = None,
                  companion_share: float = 0.25, companion_earns: bool = False,
                  companion_in_small: bool = False, regime_credit: bool = False,
+                 small_between_large: bool = False,
                  hold_generations: int | None = None,
                  allow_spawn: SpawnArg = None,
                  plugin_manager: PluginManager | None = None) -> None:
@@ -285,6 +294,7 @@ class CMAPopulationSelector(BaseSelector):
         self.companion_earns = _flag(companion_earns, "companion_earns")
         self.companion_in_small = _flag(companion_in_small, "companion_in_small")
         self.regime_credit = _flag(regime_credit, "regime_credit")
+        self.small_between_large = _flag(small_between_large, "small_between_large")
         self.hold_generations: int | None = None if hold_generations is None else \
             _whole(hold_generations, "hold_generations")
         self.starts: list[Start] = []
@@ -397,7 +407,13 @@ class CMAPopulationSelector(BaseSelector):
             n_large = sum(start.regime == "large" for start in self.starts)
             return "small" if len(self.starts) - n_large <= n_large else "large"
         ratio = self.credit_ratio(log) if self.regime_credit else self.bipop
-        return "small" if small < ratio * max(1, large) else "large"
+        if small < ratio * max(1, large):
+            return "small"
+        if self.small_between_large:
+            last = [start.regime for start in self.starts if start.regime != "companion"]
+            if last[-1] == "large":
+                return "small"
+        return "large"
 
     def credit_ratio(self, log: BaseLogger) -> float:
         """Rule 3's ratio with ``regime_credit``: ``bipop`` times 2, 1 or 1/2.
@@ -572,6 +588,8 @@ class CMAPopulationSelector(BaseSelector):
                 args.append("companion_in_small=True")
         if self.regime_credit:
             args.append("regime_credit=True")
+        if self.small_between_large:
+            args.append("small_between_large=True")
         if self.allow_spawn:
             args.append(f"allow_spawn=[{', '.join(str(c) for c in self.allow_spawn)}]")
         return f"CMAPopulationSelector({', '.join(args)})"

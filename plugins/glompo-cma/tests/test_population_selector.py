@@ -446,6 +446,33 @@ def test_with_regime_credit_the_regime_holding_the_best_gets_more(
         seeded(regime_credit="yes")
 
 
+@pytest.mark.parametrize(("between", "regimes"), [
+    (False, ["first", "large", "large", "large"]),  # the small regime is over its ratio
+    (True, ["first", "large", "small", "large"]),   # but a local search between the two
+])
+def test_small_between_large_starts_a_small_run_after_every_large_one(
+        between: bool, regimes: list[str]) -> None:
+    selector = seeded(first_alone=True, large_alone=True, budget=100_000,
+                      small_between_large=between)
+    view = view10(max_jobs=4)
+    start(selector, view)
+    spend(view, 1, 5000)  # the first run (small regime): 5000
+    view.opt_log.put_metadata(1, "t_end", 1.0)
+    start(selector, view)
+    spend(view, 2, 1000)  # large 1000 < small 5000: large again by the ratio
+    view.opt_log.put_metadata(2, "t_end", 2.0)
+    start(selector, view)
+    spend(view, 3, 1000)
+    view.opt_log.put_metadata(3, "t_end", 3.0)
+    start(selector, view)  # after a small run the ratio decides again: large
+    assert [s.regime for s in selector.starts] == regimes
+    if between:
+        assert selector.starts[2].maxfevals == 500  # half of what the large runs spent
+    assert ("small_between_large=True" in str(selector)) is between
+    with pytest.raises(ValueError, match="small_between_large must be true or false"):
+        seeded(small_between_large=1)
+
+
 class BudgetedRandom(RandomOptimizer):
     """A companion with a budget argument, as DualAnnealing's ``maxfun``."""
 
